@@ -1,0 +1,208 @@
+"""The data contract every mtlkit data set follows, and the DataModule base class that serves it.
+
+A batch is ``{"x": Tensor[B, ...], "y": float Tensor[B, T] in {0, 1}, "mask": bool Tensor[B, T],
+"index": long Tensor[B]}``. ``mask[i, j]`` is True where example i is labelled for task j; where it is
+False, ``y[i, j]`` is 0 and means nothing. ``index`` is the example's position in its split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from mtlkit.data.hiding import hide_labels, task_rates
+from mtlkit.data.summary import label_counts, print_label_table
+from mtlkit.errors import ConfigError
+
+SPLITS = ("train", "val", "test")
+
+
+@dataclass
+class SplitData:
+    """One split held in memory: inputs, labels, label mask and example ids."""
+
+    x: torch.Tensor
+    y: torch.Tensor  # float [N, T]
+    mask: torch.Tensor  # bool [N, T]
+    ids: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.y = torch.where(self.mask, self.y.float(), torch.zeros((), dtype=torch.float32))
+        if not self.ids:
+            self.ids = [str(i) for i in range(len(self.y))]
+        n = len(self.y)
+        if len(self.x) != n or self.mask.shape != self.y.shape or len(self.ids) != n:
+            raise ValueError(f"inconsistent split sizes: x {len(self.x)}, y {tuple(self.y.shape)}, "
+                             f"mask {tuple(self.mask.shape)}, ids {len(self.ids)}")
+
+    def __len__(self) -> int:
+        return len(self.y)
+
+    def select_tasks(self, columns: Sequence[int]) -> SplitData:
+        cols = list(columns)
+        return SplitData(self.x, self.y[:, cols], self.mask[:, cols], self.ids)
+
+
+class MultiLabelDataset(Dataset):
+    """Map-style data set over a :class:`SplitData` that fetches whole batches with one index op."""
+
+    def __init__(self, split: SplitData, transform: Callable[[torch.Tensor], torch.Tensor] | None = None):
+        self.split = split
+        self.transform = transform
+
+    def __len__(self) -> int:
+        return len(self.split)
+
+    def __getitems__(self, indices: Sequence[int]) -> dict[str, torch.Tensor]:
+        idx = torch.as_tensor(indices, dtype=torch.long)
+        x = self.split.x[idx]
+        if self.transform is not None:
+            x = self.transform(x)
+        return {"x": x, "y": self.split.y[idx], "mask": self.split.mask[idx], "index": idx}
+
+    def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
+        batch = self.__getitems__([i])
+        return {k: v[0] for k, v in batch.items()}
+
+
+def collate_batch(batch):
+    """Batches come ready from ``__getitems__``; fall back to stacking single examples."""
+    if isinstance(batch, Mapping):
+        return batch
+    return torch.utils.data.default_collate(batch)
+
+
+class MultiLabelDataModule(pl.LightningDataModule):
+    """Base DataModule: subclasses implement :meth:`load_splits`; this class selects tasks, hides labels,
+    prints the label table and serves the batch contract.
+
+    Args:
+        tasks: keep only these tasks (by name, in this order); ``None`` keeps all.
+        missing_rate: fraction of labels hidden in ``hide_splits``: one float, a list (one per task) or a
+            ``{task: rate}`` mapping.
+        missing_mode: ``random`` (independent entries) or ``annotator`` (each example labelled for a random
+            subset of tasks).
+        hide_splits: splits whose labels are hidden; val and test stay complete by default.
+        seed: fixes splits and hidden entries.
+    """
+
+    name = "base"
+
+    def __init__(
+        self,
+        *,
+        tasks: Sequence[str] | None = None,
+        batch_size: int = 128,
+        eval_batch_size: int = 512,
+        num_workers: int = 0,
+        missing_rate: float | Sequence[float] | Mapping[str, float] = 0.0,
+        missing_mode: str = "random",
+        hide_splits: Sequence[str] = ("train",),
+        seed: int = 0,
+        verbose: bool = True,
+    ):
+        super().__init__()
+        bad = sorted(set(hide_splits) - set(SPLITS))
+        if bad:
+            raise ConfigError(f"hide_splits has unknown split(s) {bad}; use a subset of {list(SPLITS)}")
+        if batch_size < 1 or eval_batch_size < 1:
+            raise ConfigError(f"batch sizes must be >= 1, got batch_size={batch_size}, eval={eval_batch_size}")
+        self.task_subset = list(tasks) if tasks else None
+        self.batch_size = batch_size
+        self.eval_batch_size = eval_batch_size
+        self.num_workers = num_workers
+        self.missing_rate = missing_rate
+        self.missing_mode = missing_mode
+        self.hide_splits = list(hide_splits)
+        self.seed = seed
+        self.verbose = verbose
+        self.splits: dict[str, SplitData] = {}
+        self._tasks: list[str] = []
+        self.transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+        self.train_transform: Callable[[torch.Tensor], torch.Tensor] | None = None
+
+    # -- to implement -------------------------------------------------------------------------------
+    def load_splits(self) -> tuple[list[str], dict[str, SplitData]]:
+        """Return all task names and the train/val/test splits with their observed labels."""
+        raise NotImplementedError
+
+    # -- contract -----------------------------------------------------------------------------------
+    @property
+    def tasks(self) -> list[str]:
+        self._require_setup()
+        return list(self._tasks)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        self._require_setup()
+        return tuple(self.splits["train"].x.shape[1:])
+
+    def _require_setup(self) -> None:
+        if not self.splits:
+            self.setup()
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.splits:
+            return
+        tasks, splits = self.load_splits()
+        missing = [s for s in SPLITS if s not in splits]
+        if missing:
+            raise ConfigError(f"{type(self).__name__}.load_splits returned no {missing} split")
+        if self.task_subset is not None:
+            unknown = [t for t in self.task_subset if t not in tasks]
+            if unknown:
+                raise ConfigError(f"data.tasks names unknown task(s) {unknown}; this data set has {tasks}")
+            cols = [tasks.index(t) for t in self.task_subset]
+            splits = {k: v.select_tasks(cols) for k, v in splits.items()}
+            tasks = list(self.task_subset)
+        rates = task_rates(self.missing_rate, tasks)
+        for i, name in enumerate(SPLITS):
+            if name in self.hide_splits and float(rates.max()) > 0:
+                gen = torch.Generator().manual_seed(self.seed * 7919 + 101 + i)
+                sp = splits[name]
+                splits[name] = SplitData(sp.x, sp.y, hide_labels(sp.mask, rates, self.missing_mode, gen), sp.ids)
+        self._tasks, self.splits = tasks, splits
+        if self.verbose:
+            print_label_table(self.label_counts(), tasks, title=f"Labels of data set '{self.name}'")
+
+    def label_counts(self) -> dict[str, dict[str, dict[str, int]]]:
+        self._require_setup()
+        return label_counts(self.splits, self._tasks)
+
+    def sizes(self) -> dict[str, int]:
+        self._require_setup()
+        return {k: len(v) for k, v in self.splits.items()}
+
+    # -- loaders ------------------------------------------------------------------------------------
+    def dataset(self, split: str) -> MultiLabelDataset:
+        self._require_setup()
+        if split not in self.splits:
+            raise ConfigError(f"unknown split {split!r}; choose one of {list(SPLITS)}")
+        transform = self.train_transform if split == "train" and self.train_transform else self.transform
+        return MultiLabelDataset(self.splits[split], transform)
+
+    def _loader(self, split: str, shuffle: bool) -> DataLoader:
+        return DataLoader(
+            self.dataset(split),
+            batch_size=self.batch_size if split == "train" else self.eval_batch_size,
+            shuffle=shuffle,
+            num_workers=self.num_workers,
+            collate_fn=collate_batch,
+            persistent_workers=self.num_workers > 0,
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        return self._loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self._loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self._loader("test", shuffle=False)

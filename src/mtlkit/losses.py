@@ -1,0 +1,52 @@
+"""The masked multi-label logistic loss of MISSION.md sections 1-2.
+
+    J = (1/m) * sum_i sum_j mask_ij * L(sigmoid(z_ij), y_ij),   L(p, y) = -y log p - (1 - y) log(1 - p)
+
+Entries with ``mask`` False ("?") are left out of the sum; m is the number of examples in the batch.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from mtlkit.errors import ConfigError
+
+NORMALIZATIONS = ("examples", "labels")
+UNKNOWN_POLICIES = ("ignore", "negative")
+
+
+def masked_bce_sum(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Sum of the logistic loss over labelled entries; masked entries contribute nothing, not even NaN."""
+    per_entry = F.binary_cross_entropy_with_logits(logits, torch.where(mask, y, 0.0), reduction="none")
+    return torch.where(mask, per_entry, 0.0).sum()
+
+
+def masked_bce(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    normalization: str = "examples",
+    unknown: str = "ignore",
+    denominator: torch.Tensor | float | None = None,
+) -> torch.Tensor:
+    """The seed loss on a batch of ``logits``, ``y`` and ``mask`` of shape [m, T].
+
+    Args:
+        normalization: ``examples`` divides by m (the seed formula, the default); ``labels`` divides by the
+            number of labelled entries (a per-label mean).
+        unknown: ``ignore`` leaves "?" out (the seed rule); ``negative`` counts every "?" as a 0 label
+            (the naive baseline, for experiments only).
+        denominator: overrides the divisor (e.g. a global count under data parallelism).
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ConfigError(f"unknown loss normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
+    if unknown not in UNKNOWN_POLICIES:
+        raise ConfigError(f"unknown loss.unknown {unknown!r}; choose one of {list(UNKNOWN_POLICIES)}")
+    if unknown == "negative":
+        y = torch.where(mask, y, 0.0)
+        mask = torch.ones_like(mask)
+    total = masked_bce_sum(logits, y, mask)
+    if denominator is None:
+        denominator = logits.shape[0] if normalization == "examples" else mask.sum().clamp(min=1)
+    return total / denominator

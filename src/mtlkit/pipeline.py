@@ -1,0 +1,155 @@
+"""Building blocks shared by every approach: data, model, trainer, fit + evaluate, results.
+
+``train(cfg)`` is what ``mtlkit-train`` runs; an approach (``cfg.approach.name``) decides which modules are
+built and trained, and every approach ends in the same ``results.json``.
+"""
+
+from __future__ import annotations
+
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import Callback, ModelCheckpoint
+from pytorch_lightning.loggers import Logger, WandbLogger
+
+from mtlkit.data.base import MultiLabelDataModule
+from mtlkit.errors import ConfigError
+from mtlkit.models.module import MultiTaskModule
+from mtlkit.results import print_metrics_table, write_results
+
+
+def build_datamodule(data_cfg: DictConfig) -> MultiLabelDataModule:
+    dm = instantiate(data_cfg, _convert_="all")
+    if not isinstance(dm, MultiLabelDataModule):
+        raise ConfigError(f"data._target_ must build a MultiLabelDataModule, got {type(dm).__name__}")
+    dm.setup()
+    return dm
+
+
+def build_module(cfg: DictConfig, dm: MultiLabelDataModule, tasks: list[str] | None = None) -> MultiTaskModule:
+    """The multitask LightningModule for ``cfg.model`` on ``dm``'s inputs and ``tasks`` (default: all)."""
+    backbone = instantiate(cfg.model, input_shape=list(dm.input_shape))
+    scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
+    return MultiTaskModule(
+        backbone=backbone,
+        tasks=tasks or dm.tasks,
+        optimizer=instantiate(cfg.optimizer),
+        scheduler=scheduler,
+        head_layers=cfg.head.layers,
+        head_hidden=cfg.head.hidden,
+        loss_normalization=cfg.loss.normalization,
+        loss_unknown=cfg.loss.unknown,
+        meta={"config": OmegaConf.to_container(cfg, resolve=True), "input_shape": list(dm.input_shape)},
+    )
+
+
+def build_callbacks(cfg: DictConfig | None) -> list[Callback]:
+    return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
+
+
+def build_loggers(cfg: DictConfig | None) -> list[Logger]:
+    return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
+
+
+def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
+    callbacks = build_callbacks(cfg.get("callbacks"))
+    loggers = build_loggers(cfg.get("logger"))
+    trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **overrides)
+    for lg in loggers:
+        lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
+    return trainer
+
+
+def count_parameters(module: torch.nn.Module) -> dict[str, Any]:
+    total = sum(p.numel() for p in module.parameters())
+    trainable = sum(p.numel() for p in module.parameters() if p.requires_grad)
+    return {"total": total, "trainable": trainable, "trainable_pct": 100.0 * trainable / max(total, 1)}
+
+
+def best_checkpoint(trainer: pl.Trainer) -> str | None:
+    cb = trainer.checkpoint_callback
+    if isinstance(cb, ModelCheckpoint) and cb.best_model_path and Path(cb.best_model_path).exists():
+        return cb.best_model_path
+    return None
+
+
+def fit_and_evaluate(trainer: pl.Trainer, module: MultiTaskModule, dm: MultiLabelDataModule,
+                     ckpt_path: str | None = None) -> dict[str, Any]:
+    """Fit, then evaluate the best checkpoint (or the final weights) on val and test."""
+    t0 = time.perf_counter()
+    trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
+    fit_s = time.perf_counter() - t0
+    best = best_checkpoint(trainer)
+    t1 = time.perf_counter()
+    trainer.validate(module, datamodule=dm, ckpt_path=best, verbose=False)
+    trainer.test(module, datamodule=dm, ckpt_path=best, verbose=False)
+    return {
+        "metrics": {s: module.results[s] for s in ("val", "test") if s in module.results},
+        "best_checkpoint": best,
+        "epochs": trainer.current_epoch,
+        "global_steps": trainer.global_step,
+        "timings": {"fit_s": fit_s, "evaluate_s": time.perf_counter() - t1},
+    }
+
+
+def run_multitask(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
+    """One network, shared backbone, one head per task, trained on all tasks at once."""
+    module = build_module(cfg, dm)
+    trainer = build_trainer(cfg)
+    params = count_parameters(module)
+    out = fit_and_evaluate(trainer, module, dm, ckpt_path=cfg.get("ckpt_path"))
+    return {**out, "parameters": params, "trainer": trainer}
+
+
+APPROACHES: dict[str, Callable[[DictConfig, MultiLabelDataModule], dict[str, Any]]] = {
+    "multitask": run_multitask,
+}
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run ``cfg.approach`` on ``cfg.data`` and write ``results.json`` into ``cfg.paths.output_dir``."""
+    start = time.perf_counter()
+    name = cfg.approach.name
+    if name not in APPROACHES:
+        raise ConfigError(f"unknown approach {name!r}; choose one of {sorted(APPROACHES)}")
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    t0 = time.perf_counter()
+    dm = build_datamodule(cfg.data)
+    data_s = time.perf_counter() - t0
+    out = APPROACHES[name](cfg, dm)
+    trainer: pl.Trainer = out.pop("trainer")
+    results = {
+        "approach": name,
+        "data": {"name": dm.name, "sizes": dm.sizes(), "input_shape": list(dm.input_shape),
+                 "missing_rate": OmegaConf.to_container(cfg.data, resolve=True).get("missing_rate")},
+        "tasks": dm.tasks,
+        "label_counts": dm.label_counts(),
+        "seed": cfg.seed,
+        **out,
+        "timings": {"data_s": data_s, **out.get("timings", {}), "total_s": time.perf_counter() - start},
+        "environment": {"torch": torch.__version__, "lightning": pl.__version__, "python": platform.python_version(),
+                        "accelerator": type(trainer.accelerator).__name__, "devices": trainer.num_devices},
+        "overrides": list(cfg.get("overrides", []) or []),
+    }
+    if trainer.is_global_zero:
+        path = write_results(results, cfg.paths.output_dir)
+        print_metrics_table(results["metrics"], title=f"{name} on {dm.name} ({path})")
+    finish_loggers(trainer)
+    return results
+
+
+def finish_loggers(trainer: pl.Trainer) -> None:
+    """Close wandb runs, so that the next job of a multirun logs into a run of its own."""
+    for lg in trainer.loggers:
+        if isinstance(lg, WandbLogger):
+            import wandb
+
+            wandb.finish()
+
