@@ -80,8 +80,9 @@ def best_checkpoint(trainer: pl.Trainer) -> str | None:
     return None
 
 
-def fit_and_evaluate(trainer: pl.Trainer, module: MultiTaskModule, dm: MultiLabelDataModule,
-                     ckpt_path: str | None = None) -> dict[str, Any]:
+def fit_and_evaluate(
+    trainer: pl.Trainer, module: MultiTaskModule, dm: MultiLabelDataModule, ckpt_path: str | None = None
+) -> dict[str, Any]:
     """Fit, then evaluate the best checkpoint (or the final weights) on val and test."""
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
@@ -127,15 +128,24 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     trainer: pl.Trainer = out.pop("trainer")
     results = {
         "approach": name,
-        "data": {"name": dm.name, "sizes": dm.sizes(), "input_shape": list(dm.input_shape),
-                 "missing_rate": OmegaConf.to_container(cfg.data, resolve=True).get("missing_rate")},
+        "data": {
+            "name": dm.name,
+            "sizes": dm.sizes(),
+            "input_shape": list(dm.input_shape),
+            "missing_rate": OmegaConf.to_container(cfg.data, resolve=True).get("missing_rate"),
+        },
         "tasks": dm.tasks,
         "label_counts": dm.label_counts(),
         "seed": cfg.seed,
         **out,
         "timings": {"data_s": data_s, **out.get("timings", {}), "total_s": time.perf_counter() - start},
-        "environment": {"torch": torch.__version__, "lightning": pl.__version__, "python": platform.python_version(),
-                        "accelerator": type(trainer.accelerator).__name__, "devices": trainer.num_devices},
+        "environment": {
+            "torch": torch.__version__,
+            "lightning": pl.__version__,
+            "python": platform.python_version(),
+            "accelerator": type(trainer.accelerator).__name__,
+            "devices": trainer.num_devices,
+        },
         "overrides": list(cfg.get("overrides", []) or []),
     }
     if trainer.is_global_zero:
@@ -152,4 +162,3 @@ def finish_loggers(trainer: pl.Trainer) -> None:
             import wandb
 
             wandb.finish()
-

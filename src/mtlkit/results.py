@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mtlkit.console import get_console
 from mtlkit.metrics import METRICS
 
 RESULTS_FILE = "results.json"
@@ -66,8 +67,10 @@ def print_metrics_table(metrics: Mapping[str, Mapping], title: str = "Results", 
         table.add_row(f"... {len(tasks) - 40} more (results.json)", *["" for _ in splits for _ in METRICS])
     table.add_row("macro", *[_fmt(metrics[s]["macro"][m]) for s in splits for m in METRICS], style="bold")
     undefined = {s: {m: n for m, n in metrics[s]["undefined"].items() if n} for s in splits}
-    console = console or Console()
+    console = console or get_console()
     console.print(table)
     for s, und in undefined.items():
         if und:
-            console.print(f"[yellow]{s}: undefined (no labelled entry or one class) and left out of the macro mean: {und}")
+            console.print(
+                f"[yellow]{s}: undefined (no labelled entry or one class) and left out of the macro mean: {und}"
+            )

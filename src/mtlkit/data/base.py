@@ -36,8 +36,10 @@ class SplitData:
             self.ids = [str(i) for i in range(len(self.y))]
         n = len(self.y)
         if len(self.x) != n or self.mask.shape != self.y.shape or len(self.ids) != n:
-            raise ValueError(f"inconsistent split sizes: x {len(self.x)}, y {tuple(self.y.shape)}, "
-                             f"mask {tuple(self.mask.shape)}, ids {len(self.ids)}")
+            raise ValueError(
+                f"inconsistent split sizes: x {len(self.x)}, y {tuple(self.y.shape)}, "
+                f"mask {tuple(self.mask.shape)}, ids {len(self.ids)}"
+            )
 
     def __len__(self) -> int:
         return len(self.y)

@@ -47,8 +47,14 @@ class DrivingDataModule(MultiLabelDataModule):
         super().__init__(**kwargs)
         self.num = {"train": num_train, "val": num_val, "test": num_test}
         self.scene_kwargs = dict(
-            image_size=image_size, num_classes=num_classes, grid=grid, prevalence=prevalence,
-            max_objects=max_objects, distractor_rate=distractor_rate, noise=noise, min_scale=min_scale,
+            image_size=image_size,
+            num_classes=num_classes,
+            grid=grid,
+            prevalence=prevalence,
+            max_objects=max_objects,
+            distractor_rate=distractor_rate,
+            noise=noise,
+            min_scale=min_scale,
             class_seed=class_seed,
         )
         self.cache_dir = default_cache_dir() if cache_dir == "default" else cache_dir

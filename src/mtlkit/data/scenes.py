@@ -77,7 +77,9 @@ def generate_scenes(spec: SceneSpec, return_owner: bool = False) -> Scenes:
     return Scenes(torch.cat(images), torch.cat(labels), torch.cat(owners) if return_owner else None)
 
 
-def _sample_layout(spec: SceneSpec, table: KindTable, n: int, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+def _sample_layout(
+    spec: SceneSpec, table: KindTable, n: int, gen: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Which kind fills each cell (``-1`` empty) and the resulting labels."""
     cells = spec.grid**2
     max_obj = cells if spec.max_objects is None else spec.max_objects
@@ -180,4 +182,3 @@ def scenes_per_second(spec: SceneSpec) -> float:
     t0 = time.perf_counter()
     generate_scenes(spec)
     return spec.num_images / max(time.perf_counter() - t0, 1e-9)
-

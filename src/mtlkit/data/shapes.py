@@ -57,7 +57,10 @@ ROAD_KINDS: dict[str, list[Part]] = {
 
 # Unlabelled objects that share colours and shapes with the classes, so presence is not a colour test.
 DISTRACTOR_KINDS: dict[str, list[Part]] = {
-    "tree": [(RECT, 0.0, 0.3, 0.06, 0.2, (0.4, 0.25, 0.1), 0.05), (ELLIPSE, 0.0, -0.1, 0.35, 0.33, (0.15, 0.55, 0.15), 0.12)],
+    "tree": [
+        (RECT, 0.0, 0.3, 0.06, 0.2, (0.4, 0.25, 0.1), 0.05),
+        (ELLIPSE, 0.0, -0.1, 0.35, 0.33, (0.15, 0.55, 0.15), 0.12),
+    ],
     "red_ball": [(ELLIPSE, 0.0, 0.0, 0.3, 0.3, (0.8, 0.1, 0.1), 0.1)],
     "dark_post": [(RECT, 0.0, 0.0, 0.12, 0.46, (0.15, 0.15, 0.15), 0.08)],
     "box": [(RECT, 0.0, 0.0, 0.4, 0.3, ANY, 0.5)],
@@ -66,8 +69,16 @@ DISTRACTOR_KINDS: dict[str, list[Part]] = {
 }
 
 _PALETTE = [
-    (0.85, 0.1, 0.1), (0.1, 0.6, 0.15), (0.1, 0.25, 0.85), (0.9, 0.8, 0.1), (0.6, 0.15, 0.7),
-    (0.95, 0.5, 0.1), (0.1, 0.7, 0.75), (0.9, 0.4, 0.65), (0.45, 0.3, 0.15), (0.9, 0.9, 0.9),
+    (0.85, 0.1, 0.1),
+    (0.1, 0.6, 0.15),
+    (0.1, 0.25, 0.85),
+    (0.9, 0.8, 0.1),
+    (0.6, 0.15, 0.7),
+    (0.95, 0.5, 0.1),
+    (0.1, 0.7, 0.75),
+    (0.9, 0.4, 0.65),
+    (0.45, 0.3, 0.15),
+    (0.9, 0.9, 0.9),
 ]
 _MARKS = ("none", "dot", "bar", "top", "pole")
 MAX_CLASSES = len(ROAD_CLASSES) + len(PRIMITIVES) * len(_PALETTE) * len(_MARKS)
@@ -83,7 +94,7 @@ def _procedural_kind(index: int, seed: int) -> list[Part]:
     colour = _PALETTE[colour_idx]
     contrast = BLACK if sum(colour) > 1.6 else WHITE
     aspect = 0.7 + 0.6 * ((combo * 7919) % 100) / 100.0  # fixed per class, in [0.7, 1.3)
-    half_w, half_h = 0.32 * aspect ** 0.5, 0.32 / aspect ** 0.5
+    half_w, half_h = 0.32 * aspect**0.5, 0.32 / aspect**0.5
     parts: list[Part] = [(prim, 0.0, 0.0, half_w, half_h, colour, 0.08)]
     mark = _MARKS[mark_idx]
     if mark == "dot":

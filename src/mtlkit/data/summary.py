@@ -7,6 +7,8 @@ from collections.abc import Mapping, Sequence
 from rich.console import Console
 from rich.table import Table
 
+from mtlkit.console import get_console
+
 MAX_ROWS = 24
 
 
@@ -21,12 +23,14 @@ def label_counts(splits: Mapping, tasks: Sequence[str]) -> dict[str, dict[str, d
     return out
 
 
-def print_label_table(counts: Mapping, tasks: Sequence[str], title: str = "Labels", console: Console | None = None) -> None:
+def print_label_table(
+    counts: Mapping, tasks: Sequence[str], title: str = "Labels", console: Console | None = None
+) -> None:
     """Print one row per task with ``pos / neg / ?`` for each split (long task lists are cut, with a count)."""
     table = Table(title=title, title_justify="left")
     table.add_column("task")
     for split in counts:
-        table.add_column(f"{split}  pos / neg / ?", justify="right")
+        table.add_column(f"{split}: pos / neg / ?", justify="right")
     shown = list(tasks)[:MAX_ROWS]
     for t in shown:
         cells = [f"{c[t]['pos']} / {c[t]['neg']} / {c[t]['unknown']}" for c in counts.values()]
@@ -41,4 +45,4 @@ def print_label_table(counts: Mapping, tasks: Sequence[str], title: str = "Label
         frac = u / max(p + n + u, 1)
         totals.append(f"{p} / {n} / {u} ({frac:.0%} ?)")
     table.add_row("all tasks", *totals, style="bold")
-    (console or Console()).print(table)
+    (console or get_console()).print(table)

@@ -37,15 +37,21 @@ class CNN(Backbone):
     def __init__(self, input_shape: Sequence[int], width: int = 32, depth: int = 4):
         super().__init__()
         if len(input_shape) != 3:
-            raise ConfigError(f"model=cnn needs image inputs [C, H, W], got input shape {tuple(input_shape)}; "
-                              "use model=mlp for tabular data")
+            raise ConfigError(
+                f"model=cnn needs image inputs [C, H, W], got input shape {tuple(input_shape)}; "
+                "use model=mlp for tabular data"
+            )
         if width < 1 or depth < 1:
             raise ConfigError(f"model.width and model.depth must be >= 1, got width={width}, depth={depth}")
         channels, size, _ = input_shape
         blocks = []
         for i in range(depth):
             out = width * min(2 ** (i // 2), 8)
-            layers: list[nn.Module] = [nn.Conv2d(channels, out, 3, padding=1, bias=False), nn.BatchNorm2d(out), nn.ReLU(inplace=True)]
+            layers: list[nn.Module] = [
+                nn.Conv2d(channels, out, 3, padding=1, bias=False),
+                nn.BatchNorm2d(out),
+                nn.ReLU(inplace=True),
+            ]
             if size >= 8:
                 layers.append(nn.MaxPool2d(2))
                 size //= 2

@@ -103,7 +103,11 @@ class MultiTaskModule(pl.LightningModule):
     def parameter_groups(self) -> list[dict]:
         """Trainable parameters, backbone and heads in separate groups (for per-group learning rates)."""
         groups = [
-            {"name": "backbone", "params": [p for p in self.backbone.parameters() if p.requires_grad], "lr_scale": self.backbone_lr_scale},
+            {
+                "name": "backbone",
+                "params": [p for p in self.backbone.parameters() if p.requires_grad],
+                "lr_scale": self.backbone_lr_scale,
+            },
             {"name": "heads", "params": [p for p in self.heads.parameters() if p.requires_grad], "lr_scale": 1.0},
         ]
         return [g for g in groups if g["params"]]
@@ -128,5 +132,9 @@ class MultiTaskModule(pl.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint["mtlkit"] = {**self.meta, "tasks": self.tasks, "head_layers": self.heads.layers,
-                                "feature_dim": self.heads.in_features}
+        checkpoint["mtlkit"] = {
+            **self.meta,
+            "tasks": self.tasks,
+            "head_layers": self.heads.layers,
+            "feature_dim": self.heads.in_features,
+        }

@@ -1,0 +1,39 @@
+"""Test environment: no network, no wandb account, caches and outputs in temporary folders."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("WANDB_MODE", "offline")
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("WANDB_SILENT", "true")
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_DIR = REPO / "conf"
+
+# A run small enough for tests: 16 px images, a 2-block CNN of width 8, one epoch.
+TINY = [
+    "data.num_train=256",
+    "data.num_val=128",
+    "data.num_test=128",
+    "data.image_size=16",
+    "data.grid=2",
+    "data.batch_size=64",
+    "model.width=8",
+    "model.depth=2",
+    "trainer.max_epochs=1",
+    "logger=csv",
+    "callbacks.rich_progress_bar=null",
+]
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
+    cache = tmp_path_factory.mktemp("cache")
+    os.environ["MTLKIT_CACHE_DIR"] = str(cache)
+    os.environ["WANDB_DIR"] = str(tmp_path_factory.mktemp("wandb"))
+    os.environ["WANDB_CACHE_DIR"] = str(tmp_path_factory.mktemp("wandb_cache"))
+    os.environ["WANDB_CONFIG_DIR"] = str(tmp_path_factory.mktemp("wandb_config"))
