@@ -146,13 +146,22 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "accelerator": type(trainer.accelerator).__name__,
             "devices": trainer.num_devices,
         },
-        "overrides": list(cfg.get("overrides", []) or []),
+        "overrides": command_line_overrides(),
     }
     if trainer.is_global_zero:
         path = write_results(results, cfg.paths.output_dir)
         print_metrics_table(results["metrics"], title=f"{name} on {dm.name} ({path})")
     finish_loggers(trainer)
     return results
+
+
+def command_line_overrides() -> list[str]:
+    """The ``key=value`` overrides of this job (what a sweep varies); empty outside a Hydra app."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return list(HydraConfig.get().overrides.task)
 
 
 def finish_loggers(trainer: pl.Trainer) -> None:
