@@ -1,6 +1,6 @@
 """Benchmarks (not tests): generator speed, Lightning overhead against a plain PyTorch loop, 4 vs 100 tasks.
 
-    python scripts/bench.py            # full run, ~2 minutes on 2 cores
+    python scripts/bench.py            # full run, about 30 s on 2 cores
     python scripts/bench.py --quick    # smaller, for a smoke check
 
 Prints a markdown table; docs/benchmarks.md holds the figures of a recorded run.
@@ -86,18 +86,31 @@ def bench_lightning_vs_plain(n: int, batch_size: int, epochs: int, width: int) -
 
     module = _module(4, width)
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_epochs=epochs, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
+        accelerator="cpu",
+        devices=1,
+        max_epochs=epochs,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
     )
     loader = _loader(split, batch_size)
     t0 = time.perf_counter()
     trainer.fit(module, train_dataloaders=loader)
     lit = n * epochs / (time.perf_counter() - t0)
     return [
-        {"what": f"training, plain PyTorch loop (CNN width {width}, batch {batch_size}, {steps} steps)",
-         "value": plain, "unit": "samples/s"},
-        {"what": "training, mtlkit LightningModule + Trainer (same model, data, optimizer)", "value": lit,
-         "unit": "samples/s"},
+        {
+            "what": f"training, plain PyTorch loop (CNN width {width}, batch {batch_size}, {steps} steps)",
+            "value": plain,
+            "unit": "samples/s",
+        },
+        {
+            "what": "training, mtlkit LightningModule + Trainer (same model, data, optimizer)",
+            "value": lit,
+            "unit": "samples/s",
+        },
         {"what": "Lightning / plain throughput ratio", "value": lit / plain, "unit": "x"},
     ]
 
@@ -121,8 +134,9 @@ def bench_tasks(batch_size: int, width: int, repeats: int) -> list[dict]:
             if i >= 5:
                 per_step.append(time.perf_counter() - t0)
         times[tasks] = statistics.median(per_step) * 1000
-        rows.append({"what": f"train step, {tasks} tasks (batch {batch_size}, median)", "value": times[tasks],
-                     "unit": "ms"})
+        rows.append(
+            {"what": f"train step, {tasks} tasks (batch {batch_size}, median)", "value": times[tasks], "unit": "ms"}
+        )
     rows.append({"what": "step time ratio 100 tasks / 4 tasks", "value": times[100] / times[4], "unit": "x"})
     return rows
 
@@ -134,11 +148,14 @@ def main() -> None:
     args = parser.parse_args()
     n = 2000 if args.quick else 20000
     rows = bench_generator(n)
-    rows += bench_lightning_vs_plain(n=1024 if args.quick else 8192, batch_size=128, epochs=1 if args.quick else 3,
-                                     width=32)
+    rows += bench_lightning_vs_plain(
+        n=1024 if args.quick else 8192, batch_size=128, epochs=1 if args.quick else 3, width=32
+    )
     rows += bench_tasks(batch_size=128, width=32, repeats=5 if args.quick else 30)
-    print(f"torch {torch.__version__}, lightning {pl.__version__}, {torch.get_num_threads()} threads, "
-          f"{platform.processor() or platform.machine()}")
+    print(
+        f"torch {torch.__version__}, lightning {pl.__version__}, {torch.get_num_threads()} threads, "
+        f"{platform.processor() or platform.machine()}"
+    )
     print("| measurement | value | unit |\n|---|---:|---|")
     for r in rows:
         print(f"| {r['what']} | {r['value']:.3g} | {r['unit']} |")

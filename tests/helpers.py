@@ -24,7 +24,9 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     return cfg
 
 
-def run_cli(args: list[str], log_dir: Path, timeout: int = 300, module: str = "mtlkit.train") -> subprocess.CompletedProcess:
+def run_cli(
+    args: list[str], log_dir: Path, timeout: int = 300, module: str = "mtlkit.train"
+) -> subprocess.CompletedProcess:
     """Run ``python -m <module> <args>`` with outputs under ``log_dir``; returns the finished process."""
     env = {**os.environ, "MTLKIT_LOG_DIR": str(log_dir), "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
     return subprocess.run(
