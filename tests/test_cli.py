@@ -29,7 +29,14 @@ def test_cli_unknown_key_fails_with_a_clear_message(tmp_path):
     assert not results_files(tmp_path)
 
 
-def test_cli_unknown_task_fails_naming_the_known_tasks(tmp_path):
+def test_cli_unknown_task_fails_with_one_line_naming_the_known_tasks(tmp_path):
     proc = run_cli([*TINY, "data.tasks=[bus]"], tmp_path)
-    assert proc.returncode != 0
-    assert "bus" in proc.stderr and "pedestrian" in proc.stderr
+    assert proc.returncode == 2
+    assert "mtlkit-train: error: data.tasks names unknown task(s) ['bus']" in proc.stderr
+    assert "pedestrian" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_bad_value_inside_a_constructor_is_one_line_too(tmp_path):
+    proc = run_cli([*TINY, "model.depth=0"], tmp_path)
+    assert proc.returncode == 2
+    assert "model.depth" in proc.stderr and "Traceback" not in proc.stderr

@@ -3,6 +3,7 @@ import torch
 
 from mtlkit.data.scenes import CHUNK, SceneSpec, generate_scenes
 from mtlkit.data.shapes import MAX_CLASSES, build_kind_table, class_names
+from mtlkit.errors import ConfigError
 
 
 def test_same_spec_gives_identical_scenes_and_other_seed_differs():
@@ -82,12 +83,12 @@ def test_many_classes_are_distinct_kinds():
 @pytest.mark.parametrize(
     "kwargs, word",
     [
-        ({"num_images": 0}, "num_images"),
+        ({"num_images": 0}, "num_train"),
         ({"num_images": 5, "prevalence": 1.5}, "prevalence"),
         ({"num_images": 5, "image_size": 16, "grid": 8}, "grid"),
         ({"num_images": 5, "num_classes": MAX_CLASSES + 1}, "num_classes"),
     ],
 )
 def test_bad_specs_are_rejected_with_the_key_named(kwargs, word):
-    with pytest.raises(ValueError, match=word):
+    with pytest.raises(ConfigError, match=word):
         SceneSpec(**kwargs)

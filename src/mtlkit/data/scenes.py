@@ -12,7 +12,8 @@ from dataclasses import asdict, dataclass
 
 import torch
 
-from mtlkit.data.shapes import MAX_PARTS, KindTable, build_kind_table, class_names, primitive_mask
+from mtlkit.data.shapes import MAX_CLASSES, MAX_PARTS, KindTable, build_kind_table, primitive_mask
+from mtlkit.errors import ConfigError
 
 GENERATOR_VERSION = 1  # bump when the images a config produces change
 
@@ -35,18 +36,19 @@ class SceneSpec:
 
     def __post_init__(self) -> None:
         if self.num_images < 1:
-            raise ValueError(f"num_images must be >= 1, got {self.num_images}")
+            raise ConfigError(f"split sizes (data.num_train / num_val / num_test) must be >= 1, got {self.num_images}")
         if self.image_size < 8:
-            raise ValueError(f"image_size must be >= 8, got {self.image_size}")
+            raise ConfigError(f"data.image_size must be >= 8, got {self.image_size}")
         if self.grid < 1 or self.image_size // self.grid < 4:
-            raise ValueError(f"grid={self.grid} leaves cells under 4 px for image_size={self.image_size}")
+            raise ConfigError(f"data.grid={self.grid} leaves cells under 4 px for image_size={self.image_size}")
         if not 0.0 <= self.prevalence <= 1.0:
-            raise ValueError(f"prevalence must be in [0, 1], got {self.prevalence}")
+            raise ConfigError(f"data.prevalence must be in [0, 1], got {self.prevalence}")
         if not 0.0 <= self.distractor_rate <= 1.0:
-            raise ValueError(f"distractor_rate must be in [0, 1], got {self.distractor_rate}")
+            raise ConfigError(f"data.distractor_rate must be in [0, 1], got {self.distractor_rate}")
         if self.max_objects is not None and not 0 <= self.max_objects <= self.grid**2:
-            raise ValueError(f"max_objects must be in [0, grid**2={self.grid**2}], got {self.max_objects}")
-        class_names(self.num_classes)  # validates the range
+            raise ConfigError(f"data.max_objects must be in [0, grid**2={self.grid**2}], got {self.max_objects}")
+        if not 1 <= self.num_classes <= MAX_CLASSES:
+            raise ConfigError(f"data.num_classes must be in [1, {MAX_CLASSES}], got {self.num_classes}")
 
     def key(self) -> dict:
         return {"version": GENERATOR_VERSION, **asdict(self)}
@@ -173,12 +175,3 @@ def _render_chunk(
     img = img * light + spec.noise * torch.randn(img.shape, generator=gen)
     img = (img.clamp(0, 1) * 255).round().to(torch.uint8)
     return img, labels, owner
-
-
-def scenes_per_second(spec: SceneSpec) -> float:
-    """Generation speed for ``spec`` in images per second (one timed run, no cache)."""
-    import time
-
-    t0 = time.perf_counter()
-    generate_scenes(spec)
-    return spec.num_images / max(time.perf_counter() - t0, 1e-9)
