@@ -59,3 +59,22 @@ def test_short_training_learns_and_records_everything(tmp_path):
     assert results["metrics"]["test"]["macro"]["auroc"] > 0.7
     assert (tmp_path / "checkpoints" / "last.ckpt").exists()
     assert OmegaConf.to_container(cfg)["data"]["num_train"] == 1500
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        ["logger=none", "callbacks=none"],
+        ["scheduler=none", "optimizer=sgd"],
+        ["scheduler=cosine", "model=mlp", "model.width=32"],
+        ["data.missing_mode=annotator", "head.layers=2", "loss.normalization=labels"],
+        ["loss.unknown=negative", "data.tasks=[car]"],
+    ],
+    ids=lambda o: " ".join(o),
+)
+def test_every_shipped_option_runs(tmp_path, option):
+    base = [o for o in TINY if not (o.startswith("callbacks.") and "callbacks=none" in option)]
+    cfg = compose_config([*base, "trainer.fast_dev_run=true", *option], tmp_path)
+    results = train(cfg)
+    assert results["metrics"]["test"]["per_task"]
+    assert (tmp_path / "results.json").exists()
