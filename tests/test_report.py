@@ -316,3 +316,58 @@ def test_the_tables_do_not_depend_on_the_order_of_the_runs(data):
                 assert close(r1[k], r2[k])
             else:
                 assert r1[k] == r2[k]
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+def test_report_on_a_real_multirun(tmp_path):
+    """A tiny real sweep through mtlkit-train, then mtlkit-report on its folder, as a user runs both."""
+    import shutil
+
+    from tests.conftest import TINY
+    from tests.helpers import run_cli
+
+    sweep = tmp_path / "sweep"
+    proc = run_cli(["-m", "seed=0,1", "data.missing_rate=0,0.5", *TINY, f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = tmp_path / "report"
+    proc = run_cli(
+        [str(sweep), "--out", str(out), "--baseline", "data.missing_rate=0"], tmp_path, module="mtlkit.report"
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "4 succeeded, 0 failed, 0 missing" in proc.stdout
+    summary = _read_csv(out / "summary.csv")
+    assert [r["data.missing_rate"] for r in summary] == ["0", "0.5"]
+    assert all(r["n_ok"] == "2" and r["seeds"] == "0 1" for r in summary)
+    assert all(0.0 <= float(r["auroc_mean"]) <= 1.0 for r in summary)
+    assert float(_row(summary, **{"data.missing_rate": "0"})["delta_m_auroc_pct"]) == pytest.approx(0.0, abs=1e-9)
+    assert is_png(out / "plots" / "auroc_vs_data.missing_rate.png")
+    assert is_png(out / "plots" / "delta_m_auroc_vs_data.missing_rate.png")
+
+    # One job's folder disappears and another job loses its results.json: both are listed, not dropped.
+    jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
+    shutil.rmtree(jobs[0])
+    (jobs[1] / "results.json").unlink()
+    proc = run_cli([str(sweep), "--out", str(out), "--strict"], tmp_path, module="mtlkit.report")
+    assert proc.returncode == 1
+    assert "2 succeeded, 1 failed, 1 missing" in proc.stdout
+    runs = _read_csv(out / "runs.csv")
+    assert sorted(r["status"] for r in runs) == ["failed", "missing", "ok", "ok"]
+
+
+def test_where_keeps_the_chosen_runs_and_the_baseline_without_that_key(tmp_path, capsys):
+    for seed in range(2):
+        write_run(tmp_path / f"sep{seed}", {"approach": "separate", "seed": seed}, {"a": {"auroc": 0.5}})
+        for ft, auroc in (("head_only", 0.6), ("full", 0.7)):
+            overrides = {"approach": "transfer", "finetune": ft, "seed": seed}
+            write_run(tmp_path / f"{ft}{seed}", overrides, {"a": {"auroc": auroc}})
+    report = build_report([tmp_path], Options(where=("finetune=full",)))
+    assert [g.label for g in report.groups] == ["approach=separate, finetune=-", "approach=transfer, finetune=full"]
+    transfer = report.rows[1]
+    assert close(transfer.deltas["auroc"].value, 40.0)
+    with pytest.raises(DataError, match="--where"):
+        build_report([tmp_path], Options(where=("approach=multitask",)))
+    assert main([str(tmp_path), "--out", str(tmp_path / "o"), "--no-plots", "--where", "finetune=full"]) == 0
+    assert "only runs with finetune=full" in capsys.readouterr().out

@@ -9,7 +9,7 @@ from pathlib import Path
 from mtlkit.errors import ConfigError, DataError
 from mtlkit.metrics import METRICS
 from mtlkit.report.aggregate import SEED_KEYS, Group, group_runs, swept_keys
-from mtlkit.report.collect import Collection, display, find_runs
+from mtlkit.report.collect import MISSING, Collection, canonical, display, find_runs, parse_overrides
 from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec, Delta, delta_m, find_baseline, is_baseline
 
 SPLITS = ("test", "val")
@@ -22,6 +22,7 @@ class Options:
     baseline: BaselineSpec = field(default_factory=lambda: BaselineSpec.parse(DEFAULT_BASELINE))
     seed_keys: tuple[str, ...] = SEED_KEYS
     tasks: tuple[str, ...] | None = None  # restrict per-task tables, Δm and plots to these tasks
+    where: tuple[str, ...] = ()  # KEY=VALUE: keep only the runs (and missing jobs) with these values
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
@@ -62,7 +63,9 @@ class Report:
 def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> Report:
     """Collect the runs under ``dirs``, group them by swept key, and compute Δm against the baseline."""
     options = options or Options()
-    collection = find_runs(dirs)
+    collection = select(find_runs(dirs), options.where)
+    if not collection.runs and not collection.missing and options.where:
+        raise DataError(f"no run under {', '.join(map(str, dirs))} has {' '.join(options.where)} (--where)")
     if not collection.runs and not collection.missing:
         raise DataError(
             f"no runs under {', '.join(map(str, dirs))}: a run is a folder with .hydra/config.yaml or results.json "
@@ -100,6 +103,25 @@ def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> 
         tasks=tasks,
         notes=notes,
     )
+
+
+def select(collection: Collection, where: Sequence[str]) -> Collection:
+    """The runs and missing jobs whose value of each ``KEY=VALUE`` in ``where`` is VALUE; runs that do not have the
+    key at all are kept (the scratch baseline of a transfer sweep has no ``finetune``)."""
+    if not where:
+        return collection
+    try:
+        wanted = {k: canonical(v) for k, v in parse_overrides(where).items()}
+    except Exception as err:
+        raise ConfigError(f"--where {list(where)}: each must be KEY=VALUE, e.g. finetune=full ({err})") from err
+    runs = [r for r in collection.runs if all(r.value(k) in (v, MISSING) for k, v in wanted.items())]
+    missing = [
+        m
+        for m in collection.missing
+        if all(canonical(m.overrides.get(k, MISSING)) in (v, MISSING) for k, v in wanted.items())
+    ]
+    notes = [*collection.notes, f"only runs with {' '.join(where)} (--where)"]
+    return Collection(runs=runs, missing=missing, notes=notes)
 
 
 def _tasks(groups: Sequence[Group], wanted: Sequence[str] | None) -> list[str]:

@@ -56,6 +56,13 @@ def parser() -> argparse.ArgumentParser:
         help="keys whose runs are replicates, averaged over (default: seed); e.g. seed data.seed",
     )
     p.add_argument("--tasks", nargs="+", metavar="TASK", help="only these tasks in per-task tables, Δm and plots")
+    p.add_argument(
+        "--where",
+        nargs="+",
+        default=[],
+        metavar="KEY=VALUE",
+        help="only the runs with these values, e.g. finetune=full",
+    )
     p.add_argument("--x", nargs="+", metavar="KEY", help="numeric swept keys for the x axis (default: all)")
     p.add_argument("--title", default="mtlkit report", help="title of report.md")
     p.add_argument("--no-plots", action="store_true", help="tables only")
@@ -77,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             baseline=BaselineSpec.parse(args.baseline, args.ignore),
             seed_keys=tuple(args.seed_keys),
             tasks=tuple(args.tasks) if args.tasks else None,
+            where=tuple(args.where),
         )
         report = build_report(args.dirs, options)
         out = args.out or default_out(args.dirs)

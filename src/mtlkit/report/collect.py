@@ -247,7 +247,8 @@ def find_runs(dirs: Sequence[str | Path]) -> Collection:
             is_run = (here / HYDRA_DIR / "config.yaml").is_file() or RESULTS_FILE in files
             if is_run:
                 seen.add(here)
-                runs.append(read_run(here, sweep_dir=_sweep_dir_of(here, top)))
+                sweep = _sweep_dir_of(here, top)
+                runs.append(read_run(shown(here), sweep_dir=shown(sweep) if sweep else None))
     for sweep_dir in sorted({r.sweep_dir for r in runs if r.sweep_dir is not None} | _sweeps_without_runs(dirs)):
         plan = planned_jobs(sweep_dir / MULTIRUN_FILE)
         if plan is None:
@@ -256,6 +257,14 @@ def find_runs(dirs: Sequence[str | Path]) -> Collection:
         present = [r.overrides for r in runs if r.sweep_dir == sweep_dir]
         missing += [MissingJob(sweep_dir, job) for job in plan if not any(_same_job(job, p) for p in present)]
     return Collection(runs=runs, missing=missing, notes=notes)
+
+
+def shown(path: Path) -> Path:
+    """``path`` relative to the working directory when it lies below it (tables stay short and portable)."""
+    try:
+        return path.resolve().relative_to(Path.cwd().resolve())
+    except ValueError:
+        return path.resolve()
 
 
 def _sweep_dir_of(run_dir: Path, top: Path) -> Path | None:
@@ -271,4 +280,4 @@ def _sweep_dir_of(run_dir: Path, top: Path) -> Path | None:
 
 def _sweeps_without_runs(dirs: Sequence[str | Path]) -> set[Path]:
     """Multirun folders under ``dirs``: a sweep that died before its first job still has planned jobs."""
-    return {p.parent.resolve() for d in dirs for p in Path(d).rglob(MULTIRUN_FILE)}
+    return {shown(p.parent) for d in dirs for p in Path(d).rglob(MULTIRUN_FILE)}
