@@ -83,10 +83,10 @@ def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> 
     spec = options.baseline
     has_baseline = any(is_baseline(g, spec) and g.ok_runs for g in groups)
     if not has_baseline:
-        hint = ", ".join(f"{k}={v}" for k, v in _example_values(groups, keys)) or "KEY=VALUE"
+        hint = ", ".join(f"{k}={v}" for k, v in _example_values(groups, keys))
         notes.append(
             f"no succeeded run has {spec.text}, so Δm is not computed; choose the baseline with "
-            f"--baseline KEY=VALUE (e.g. {hint})"
+            f"--baseline KEY=VALUE" + (f" (e.g. {hint})" if hint else "")
         )
     rows = []
     for group in groups:
