@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# Run the experiment suite (conf/experiment/c*.yaml, one multirun each), then mtlkit-report on each sweep into
-# docs/experiments/<name>/ (report.md, summary.csv, per_task.csv, runs.csv, plots/). Experiments whose config is
-# not there yet are skipped, and said so. Wall times go to docs/experiments/timings.md.
+# Run the experiment suite, then mtlkit-report on each experiment into docs/experiments/<name>/ (report.md,
+# summary.csv, per_task.csv, runs.csv, plots/). Experiments whose config is not there yet are skipped, and said so.
+# Wall times go to docs/experiments/timings.md.
+#
+# An experiment <name> is conf/experiment/<name>.yaml and any conf/experiment/<name>__<part>.yaml, each a multirun,
+# run into $MTLKIT_LOG_DIR/experiments/<name>/<date>/<part> (MTLKIT_SWEEP_ROOT is exported as the <date> folder, so
+# a part can point at an earlier part's checkpoints: ${oc.env:MTLKIT_SWEEP_ROOT}/...). Parts whose name contains
+# "pretrain" run first (in name order) and are inputs of the others: they are left out of the report. The other
+# parts run next, in name order.
 #
 #   bash scripts/run_experiments.sh                    # every experiment present
 #   bash scripts/run_experiments.sh c1_partial_labels  # only these
@@ -54,33 +60,53 @@ machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut
 total_start=$SECONDS
 status=0
 for name in "${names[@]}"; do
-  if [ ! -f "conf/experiment/$name.yaml" ]; then
+  parts=()
+  [ -f "conf/experiment/$name.yaml" ] && parts+=("$name")
+  for f in conf/experiment/"$name"__*.yaml; do
+    [ -f "$f" ] && parts+=("$(basename "$f" .yaml)")
+  done
+  if [ ${#parts[@]} -eq 0 ]; then
     echo "== skip $name: conf/experiment/$name.yaml is not there yet"
     continue
   fi
+  # pretraining parts first, then the others, each in name order
+  mapfile -t parts < <(printf '%s\n' "${parts[@]}" | grep pretrain | sort; printf '%s\n' "${parts[@]}" | grep -v pretrain | sort)
   if [ -n "${REPORT_ONLY:-}" ]; then
-    sweep=$(ls -1d "$LOG_ROOT/$name"/*/ 2>/dev/null | sort | tail -n 1)
-    sweep=${sweep%/}
-    if [ -z "$sweep" ]; then
+    root=$(ls -1d "$LOG_ROOT/$name"/*/ 2>/dev/null | sort | tail -n 1)
+    root=${root%/}
+    if [ -z "$root" ]; then
       echo "== skip $name: no sweep under $LOG_ROOT/$name to report on"
       continue
     fi
   else
-    sweep="$LOG_ROOT/$name/$(date +%Y-%m-%d_%H-%M-%S)"
-    echo "== $name: sweep into $sweep"
-    start=$SECONDS
-    # shellcheck disable=SC2086
-    "$PY" -m mtlkit.train -m "experiment=$name" "hydra.sweep.dir=$sweep" $EXTRA || {
-      echo "== $name: the sweep stopped with an error (the report lists failed and missing jobs)"
-      status=1
-    }
-    wall=$((SECONDS - start))
-    jobs=$(find "$sweep" -name results.json 2>/dev/null | wc -l)
-    printf '| %s | %s | %s | %s | %s |\n' "$(date +%F)" "$name" "$jobs" "$wall" "$machine" >>"$timings"
-    echo "== $name: $jobs job(s) finished in ${wall} s"
+    root="$LOG_ROOT/$name/$(date +%Y-%m-%d_%H-%M-%S)"
+    export MTLKIT_SWEEP_ROOT="$root"
+    for part in "${parts[@]}"; do
+      echo "== $part: sweep into $root/$part"
+      start=$SECONDS
+      # shellcheck disable=SC2086
+      "$PY" -m mtlkit.train -m "experiment=$part" "hydra.sweep.dir=$root/$part" $EXTRA || {
+        echo "== $part: the sweep stopped with an error (the report lists failed and missing jobs)"
+        status=1
+      }
+      wall=$((SECONDS - start))
+      jobs=$(find "$root/$part" -name results.json 2>/dev/null | wc -l)
+      printf '| %s | %s | %s | %s | %s |\n' "$(date +%F)" "$part" "$jobs" "$wall" "$machine" >>"$timings"
+      echo "== $part: $jobs job(s) finished in ${wall} s"
+    done
+  fi
+  dirs=()
+  for part in "${parts[@]}"; do
+    case "$part" in *pretrain*) continue ;; esac
+    [ -d "$root/$part" ] && dirs+=("$root/$part")
+  done
+  if [ ${#dirs[@]} -eq 0 ]; then
+    echo "== $name: nothing to report under $root"
+    status=1
+    continue
   fi
   # shellcheck disable=SC2046
-  "$PY" -m mtlkit.report "$sweep" --out "$DOCS/$name" --title "$name" $(report_args "$name") || status=1
+  "$PY" -m mtlkit.report "${dirs[@]}" --out "$DOCS/$name" --title "$name" $(report_args "$name") || status=1
 done
 echo "== done in $((SECONDS - total_start)) s; reports under $DOCS/, wall times in $timings"
 exit $status
