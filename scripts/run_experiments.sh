@@ -41,7 +41,10 @@ report_args() {
   case "$1" in
     c1_partial_labels) echo "--baseline loss.unknown=ignore --metric auroc" ;;
     c2_mtl_vs_separate | c3_capacity) echo "--baseline approach=separate" ;;
-    c4_many_tasks) echo "--baseline approach=separate --ignore data.tasks c4_other_labels --tasks obj095 obj096 obj097 obj098 obj099" ;;
+    c4_many_tasks)
+      echo "--baseline approach=separate --ignore data.tasks c4_other_labels data.missing_rate" \
+        "--tasks obj095 obj096 obj097 obj098 obj099"
+      ;;
     c5_transfer_data_size | c6_reversed_sizes | c7_finetune_strategies | c8_unrelated_source) echo "--baseline approach=multitask" ;;
     *) echo "" ;;
   esac

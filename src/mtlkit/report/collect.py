@@ -210,19 +210,22 @@ class Collection:
 def planned_jobs(multirun_yaml: Path) -> list[dict[str, Any]] | None:
     """The jobs a basic-sweeper multirun planned (its ``hydra.sweeper.params`` and command-line sweeps, as a
     cartesian product); ``None`` when the sweeper is another plugin (Optuna, ...) whose jobs cannot be known."""
-    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
-    from hydra.core.override_parser.overrides_parser import OverridesParser
-
     cfg = _read_yaml(multirun_yaml) or {}
     if _select(cfg, "hydra.sweeper._target_") != BASIC_SWEEPER:
         return None
     params = _select(cfg, "hydra.sweeper.params")
-    lines = [f"{k}={v}" for k, v in (params if isinstance(params, Mapping) else {}).items()]
     task = _select(cfg, "hydra.overrides.task")
-    lines += [str(x) for x in (task if isinstance(task, list) else [])]
+    return sweep_jobs(params if isinstance(params, Mapping) else {}, task if isinstance(task, list) else [])
+
+
+def sweep_jobs(params: Mapping[str, Any], task_overrides: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The jobs Hydra's basic sweeper makes of ``hydra.sweeper.params`` and command-line overrides (these win)."""
+    from hydra._internal.core_plugins.basic_sweeper import BasicSweeper
+    from hydra.core.override_parser.overrides_parser import OverridesParser
+
+    lines = [f"{k}={v}" for k, v in params.items()] + [str(x) for x in task_overrides]
     parsed = OverridesParser.create().parse_overrides(lines)
-    batches = BasicSweeper.split_arguments(parsed, None)
-    return [parse_overrides(job) for job in batches[0]]
+    return [parse_overrides(job) for job in BasicSweeper.split_arguments(parsed, None)[0]]
 
 
 def _same_job(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
