@@ -15,7 +15,8 @@
 #
 # Environment: PYTHON (default: python), MTLKIT_LOG_DIR (sweeps go to $MTLKIT_LOG_DIR/experiments/<name>/<date>,
 # default outputs), DOCS_DIR (default docs/experiments), EXTRA (more overrides for every job, e.g. trainer=gpu).
-# A failed job stops its sweep (Hydra's basic launcher); the report still runs and lists the failed and missing jobs.
+# A failed job does not stop the others (Hydra's basic sweeper runs every job, then exits with an error); the report
+# still runs and lists failed jobs, and jobs that never started if a sweep was interrupted.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -89,7 +90,7 @@ for name in "${names[@]}"; do
       start=$SECONDS
       # shellcheck disable=SC2086
       "$PY" -m mtlkit.train -m "experiment=$part" "hydra.sweep.dir=$root/$part" $EXTRA || {
-        echo "== $part: the sweep stopped with an error (the report lists failed and missing jobs)"
+        echo "== $part: some job failed or the sweep was interrupted (the report lists failed and missing jobs)"
         status=1
       }
       wall=$((SECONDS - start))

@@ -399,3 +399,19 @@ def test_experiment_driver_runs_a_present_config_skips_absent_ones_and_reports(t
     assert [r["data.missing_rate"] for r in summary] == ["0", "0.5"]
     assert "c1_partial_labels | 2 |" in (tmp_path / "docs" / "timings.md").read_text()
     assert is_png(report / "plots" / "auroc_vs_data.missing_rate.png")
+
+
+@pytest.mark.slow
+def test_a_job_that_fails_in_a_real_multirun_is_listed(tmp_path):
+    from tests.conftest import TINY
+    from tests.helpers import run_cli
+
+    sweep = tmp_path / "sweep"
+    proc = run_cli(["-m", "data.tasks=[car],[bus]", *TINY, f"hydra.sweep.dir={sweep}"], tmp_path)
+    assert proc.returncode != 0 and "bus" in proc.stderr
+    out = tmp_path / "report"
+    proc = run_cli([str(sweep), "--out", str(out), "--no-plots"], tmp_path, module="mtlkit.report")
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "1 succeeded, 1 failed, 0 missing" in proc.stdout
+    failed = _row(_read_csv(out / "runs.csv"), status="failed")
+    assert failed["data.tasks"] == '["bus"]' and "no results.json" in failed["error"]

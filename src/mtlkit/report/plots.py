@@ -58,7 +58,7 @@ def _series(report: Report, x: str) -> dict[str, list[Row]]:
 
 def _log_x(values: Sequence[float]) -> bool:
     pos = [v for v in values if v > 0]
-    return len(pos) == len(values) and max(pos) / min(pos) >= 20
+    return len(pos) == len(values) and max(pos) / min(pos) >= 8
 
 
 def _errorbar(ax, xs: list[float], stats: list[Stat], label: str) -> None:

@@ -14,7 +14,7 @@ from rich.table import Table
 from mtlkit.metrics import METRICS
 from mtlkit.report.aggregate import Stat, metric_value
 from mtlkit.report.build import Report
-from mtlkit.report.collect import display
+from mtlkit.report.collect import canonical, display
 from mtlkit.report.delta import Delta
 
 MAX_TASK_COLUMNS = 12  # wider per-task tables go to per_task.csv only
@@ -109,7 +109,7 @@ def run_records(report: Report) -> list[dict[str, Any]]:
 
 
 def overrides_text(overrides: Mapping[str, Any]) -> str:
-    return " ".join(f"{k}={display(v)}" for k, v in overrides.items())
+    return " ".join(f"{k}={display(canonical(v))}" for k, v in overrides.items())
 
 
 def write_csv(records: Sequence[Mapping[str, Any]], path: Path) -> Path:
