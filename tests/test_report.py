@@ -415,3 +415,12 @@ def test_a_job_that_fails_in_a_real_multirun_is_listed(tmp_path):
     assert "1 succeeded, 1 failed, 0 missing" in proc.stdout
     failed = _row(_read_csv(out / "runs.csv"), status="failed")
     assert failed["data.tasks"] == '["bus"]' and "no results.json" in failed["error"]
+
+
+def test_seed_keys_make_more_keys_replicates(tmp_path):
+    for i, (seed, data_seed, auroc) in enumerate(((0, 0, 0.6), (1, 1, 0.8))):
+        write_run(tmp_path / f"r{i}", {"seed": seed, "data.seed": data_seed}, {"a": {"auroc": auroc}})
+    assert build_report([tmp_path]).keys == ["data.seed"]
+    report = build_report([tmp_path], Options(seed_keys=("seed", "data.seed")))
+    assert report.keys == [] and len(report.groups) == 1
+    assert close(report.groups[0].stat("test", "auroc").mean, 0.7)

@@ -55,7 +55,12 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY",
         help="keys whose runs are replicates, averaged over (default: seed); e.g. seed data.seed",
     )
-    p.add_argument("--tasks", nargs="+", metavar="TASK", help="only these tasks in per-task tables, Δm and plots")
+    p.add_argument(
+        "--tasks",
+        nargs="+",
+        metavar="TASK",
+        help="only these tasks in per-task tables, Δm and per-task plots (macro columns stay over all tasks)",
+    )
     p.add_argument(
         "--where",
         nargs="+",
