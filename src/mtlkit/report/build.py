@@ -1,0 +1,155 @@
+"""Everything a report shows, computed once: the runs, their groups, each group's baseline and Δm."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from mtlkit.errors import ConfigError, DataError
+from mtlkit.metrics import METRICS
+from mtlkit.report.aggregate import SEED_KEYS, Group, group_runs, swept_keys
+from mtlkit.report.collect import MISSING, Collection, canonical, display, find_runs, parse_overrides
+from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec, Delta, delta_m, find_baseline, is_baseline
+
+SPLITS = ("test", "val")
+
+
+@dataclass(frozen=True)
+class Options:
+    split: str = "test"
+    metric: str = "auroc"  # the headline metric: Δm column and plots
+    baseline: BaselineSpec = field(default_factory=lambda: BaselineSpec.parse(DEFAULT_BASELINE))
+    seed_keys: tuple[str, ...] = SEED_KEYS
+    tasks: tuple[str, ...] | None = None  # restrict per-task tables, Δm and plots to these tasks
+    where: tuple[str, ...] = ()  # KEY=VALUE: keep only the runs (and missing jobs) with these values
+
+    def __post_init__(self) -> None:
+        if self.split not in SPLITS:
+            raise ConfigError(f"split {self.split!r} is not one of {list(SPLITS)}")
+        if self.metric not in METRICS:
+            raise ConfigError(f"metric {self.metric!r} is not one of {list(METRICS)}")
+
+
+@dataclass
+class Row:
+    """One configuration (group) of the summary, with its baseline and Δm per metric."""
+
+    group: Group
+    baseline: Group | None
+    why_no_baseline: str
+    deltas: dict[str, Delta | None]
+
+
+@dataclass
+class Report:
+    dirs: list[Path]
+    options: Options
+    collection: Collection
+    keys: list[str]
+    rows: list[Row]
+    tasks: list[str]
+    notes: list[str]
+
+    @property
+    def groups(self) -> list[Group]:
+        return [r.group for r in self.rows]
+
+    @property
+    def has_deltas(self) -> bool:
+        return any(d is not None for r in self.rows for d in r.deltas.values())
+
+
+def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> Report:
+    """Collect the runs under ``dirs``, group them by swept key, and compute Δm against the baseline."""
+    options = options or Options()
+    collection = select(find_runs(dirs), options.where)
+    if not collection.runs and not collection.missing and options.where:
+        raise DataError(f"no run under {', '.join(map(str, dirs))} has {' '.join(options.where)} (--where)")
+    if not collection.runs and not collection.missing:
+        raise DataError(
+            f"no runs under {', '.join(map(str, dirs))}: a run is a folder with .hydra/config.yaml or results.json "
+            "(what mtlkit-train writes); pass a run folder or a multirun folder such as outputs/train/multiruns/DATE"
+        )
+    notes = list(collection.notes)
+    succeeded = collection.succeeded
+    if succeeded and not any(options.split in ((r.results or {}).get("metrics") or {}) for r in succeeded):
+        have = sorted({s for r in succeeded for s in ((r.results or {}).get("metrics") or {})})
+        raise ConfigError(f"no run has metrics on split {options.split!r}; the runs have {have} (use --split)")
+
+    keys = swept_keys(collection.runs, options.seed_keys)
+    groups = group_runs(collection.runs, keys)
+    tasks = _tasks(groups, options.tasks)
+    spec = options.baseline
+    has_baseline = any(is_baseline(g, spec) and g.ok_runs for g in groups)
+    if not has_baseline:
+        hint = ", ".join(f"{k}={v}" for k, v in _example_values(groups, keys))
+        notes.append(
+            f"no succeeded run has {spec.text}, so Δm is not computed; choose the baseline with "
+            f"--baseline KEY=VALUE" + (f" (e.g. {hint})" if hint else "")
+        )
+    rows = []
+    for group in groups:
+        base, why = find_baseline(group, groups, spec) if has_baseline else (None, f"no {spec.text} runs")
+        deltas = {m: (delta_m(group, base, options.split, m, tasks) if base else None) for m in METRICS}
+        rows.append(Row(group=group, baseline=base, why_no_baseline=why, deltas=deltas))
+    notes += _seed_notes(groups)
+    return Report(
+        dirs=[Path(d) for d in dirs],
+        options=options,
+        collection=collection,
+        keys=keys,
+        rows=rows,
+        tasks=tasks,
+        notes=notes,
+    )
+
+
+def select(collection: Collection, where: Sequence[str]) -> Collection:
+    """The runs and missing jobs whose value of each ``KEY=VALUE`` in ``where`` is VALUE; runs that do not have the
+    key at all are kept (the scratch baseline of a transfer sweep has no ``finetune``)."""
+    if not where:
+        return collection
+    try:
+        wanted = {k: canonical(v) for k, v in parse_overrides(where).items()}
+    except Exception as err:
+        raise ConfigError(f"--where {list(where)}: each must be KEY=VALUE, e.g. finetune=full ({err})") from err
+    runs = [r for r in collection.runs if all(r.value(k) in (v, MISSING) for k, v in wanted.items())]
+    missing = [
+        m
+        for m in collection.missing
+        if all(canonical(m.overrides.get(k, MISSING)) in (v, MISSING) for k, v in wanted.items())
+    ]
+    notes = [*collection.notes, f"only runs with {' '.join(where)} (--where)"]
+    return Collection(runs=runs, missing=missing, notes=notes)
+
+
+def _tasks(groups: Sequence[Group], wanted: Sequence[str] | None) -> list[str]:
+    every: list[str] = []
+    for g in groups:
+        every += [t for t in g.tasks if t not in every]
+    if wanted is None:
+        return every
+    unknown = [t for t in wanted if t not in every]
+    if unknown and every:
+        raise ConfigError(f"--tasks names unknown task(s) {unknown}; the runs have {every[:20]}")
+    return [t for t in wanted if t in every]
+
+
+def _example_values(groups: Sequence[Group], keys: Sequence[str]) -> list[tuple[str, str]]:
+    return [(k, display(groups[0].value(k))) for k in keys[:1]] if groups else []
+
+
+def _seed_notes(groups: Sequence[Group]) -> list[str]:
+    counts = [len(g.ok_runs) for g in groups]
+    if not counts:
+        return []
+    most = max(counts)
+    notes = [
+        f"{g.label}: {len(g.ok_runs)} succeeded run(s) of {len(g.runs)}, fewer than the {most} of other groups"
+        for g in groups
+        if len(g.ok_runs) < most
+    ]
+    if most < 3:
+        notes.append(f"at most {most} seed(s) per configuration: the ± spreads are rough (use >= 3 seeds)")
+    return notes

@@ -1,0 +1,230 @@
+"""PNG plots of a report (matplotlib, Agg backend): a metric against a swept numeric parameter, one line per value
+of the other swept keys (e.g. per approach), error bars = ±1 std over seeds; bars when nothing numeric is swept."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+from mtlkit.errors import MtlkitError
+from mtlkit.report.aggregate import Group, Stat, sort_key
+from mtlkit.report.build import Report, Row
+from mtlkit.report.collect import display
+from mtlkit.report.delta import is_baseline
+
+MAX_TASK_PANELS = 16
+DPI = 120
+
+
+def _pyplot():
+    try:
+        import matplotlib
+    except ImportError as err:  # installed with --no-deps, say
+        raise MtlkitError("plots need matplotlib: pip install matplotlib (or pass --no-plots)") from err
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def numeric_keys(report: Report) -> list[str]:
+    """Swept keys whose values are all numbers, with at least two distinct values."""
+    out = []
+    for key in report.keys:
+        values = {g.value(key) for g in report.groups}
+        if len(values) >= 2 and all(isinstance(v, float) for v in values):
+            out.append(key)
+    return out
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+
+
+def _series(report: Report, x: str) -> dict[str, list[Row]]:
+    """Rows split into lines: one per value of the swept keys other than ``x``."""
+    others = [k for k in report.keys if k != x]
+    lines: dict[str, list[Row]] = {}
+    for row in report.rows:
+        label = ", ".join(f"{k}={display(row.group.value(k))}" for k in others) or "all runs"
+        lines.setdefault(label, []).append(row)
+    for rows in lines.values():
+        rows.sort(key=lambda r: sort_key(r.group.value(x)))
+    return lines
+
+
+def _log_x(values: Sequence[float]) -> bool:
+    pos = [v for v in values if v > 0]
+    return len(pos) == len(values) and max(pos) / min(pos) >= 8
+
+
+def _errorbar(ax, xs: list[float], stats: list[Stat], label: str) -> None:
+    pts = [(x, s) for x, s in zip(xs, stats) if s.n > 0]
+    if not pts:
+        return
+    ax.errorbar(
+        [x for x, _ in pts],
+        [s.mean for _, s in pts],
+        yerr=[0.0 if math.isnan(s.std) else s.std for _, s in pts],
+        marker="o",
+        capsize=3,
+        label=label,
+    )
+
+
+def _finish(fig, ax, x: str, xs: Sequence[float], ylabel: str, title: str, path: Path) -> Path:
+    ax.set_xlabel(x)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    if _log_x(list(xs)):
+        ax.set_xscale("log")
+    ax.grid(alpha=0.3)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=DPI)
+    return path
+
+
+def plot_metric_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path:
+    """Macro ``metric`` against swept key ``x``, one line per value of the other swept keys."""
+    plt = _pyplot()
+    split = report.options.split
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    xs_all: list[float] = []
+    for label, rows in _series(report, x).items():
+        xs = [r.group.value(x) for r in rows]
+        xs_all += xs
+        _errorbar(ax, xs, [r.group.stat(split, metric) for r in rows], label)
+    title = f"{metric} ({split}, macro over tasks) vs {x}\nerror bars: ±1 std over seeds"
+    path = _finish(fig, ax, x, xs_all, f"{metric} (macro)", title, out_dir / f"{_slug(metric)}_vs_{_slug(x)}.png")
+    plt.close(fig)
+    return path
+
+
+def plot_delta_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path | None:
+    """Δm of ``metric`` against ``x``, one line per value of the other swept keys; baseline groups sit at 0, their
+    error bars showing their own seed spread."""
+    spec = report.options.baseline
+    rows = [r for r in report.rows if r.deltas[metric] is not None]
+    if not rows or all(is_baseline(r.group, spec) for r in rows):
+        return None
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    xs_all: list[float] = []
+    for label, members in _series(report, x).items():
+        members = [r for r in members if r.deltas[metric] is not None]
+        xs = [r.group.value(x) for r in members]
+        xs_all += xs
+        stats = [Stat(r.deltas[metric].value, r.deltas[metric].std, r.deltas[metric].n) for r in members]
+        _errorbar(ax, xs, stats, label)
+    ax.axhline(0.0, color="grey", linestyle="--", linewidth=1)
+    title = f"Δm {metric} (%, {report.options.split}) vs {x}\nagainst {spec.text}; error bars: ±1 std over seeds"
+    path = out_dir / f"delta_m_{_slug(metric)}_vs_{_slug(x)}.png"
+    _finish(fig, ax, x, xs_all, f"Δm {metric} (%)", title, path)
+    plt.close(fig)
+    return path
+
+
+def plot_per_task_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path | None:
+    """One panel per task (up to 16 tasks): ``metric`` against ``x``, one line per value of the other keys."""
+    tasks = report.tasks
+    if not tasks or len(tasks) > MAX_TASK_PANELS:
+        return None
+    plt = _pyplot()
+    split = report.options.split
+    cols = min(4, len(tasks))
+    nrows = math.ceil(len(tasks) / cols)
+    fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.8 * nrows), squeeze=False, sharex=True)
+    series = _series(report, x)
+    xs_all = [r.group.value(x) for rows in series.values() for r in rows]
+    for i, (ax, task) in enumerate(zip(axes.flat, tasks)):
+        for label, rows in series.items():
+            rows = [r for r in rows if task in r.group.tasks]
+            _errorbar(ax, [r.group.value(x) for r in rows], [r.group.stat(split, metric, task) for r in rows], label)
+        ax.set_title(task, fontsize=9)
+        ax.grid(alpha=0.3)
+        if i + cols >= len(tasks):  # bottom panel of its column
+            ax.set_xlabel(x, fontsize=8)
+            ax.tick_params(labelbottom=True)
+        if _log_x(xs_all):
+            ax.set_xscale("log")
+    for ax in list(axes.flat)[len(tasks) :]:
+        ax.set_visible(False)
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
+    fig.suptitle(f"{metric} ({split}) per task vs {x}; error bars: ±1 std over seeds", fontsize=10)
+    fig.tight_layout(rect=(0, 0.1 if handles else 0, 1, 1))
+    path = out_dir / f"{_slug(metric)}_per_task_vs_{_slug(x)}.png"
+    fig.savefig(path, dpi=DPI)
+    plt.close(fig)
+    return path
+
+
+def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
+    """Bars per configuration (macro ``metric``, and Δm where there is a baseline), error bars ±1 std."""
+    plt = _pyplot()
+    split = report.options.split
+    groups: list[Group] = report.groups
+    labels = [g.label for g in groups]
+    paths = []
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(groups) + 2), 4.2))
+    stats = [g.stat(split, metric) for g in groups]
+    ax.bar(
+        range(len(groups)),
+        [0.0 if s.n == 0 else s.mean for s in stats],
+        yerr=[0.0 if math.isnan(s.std) else s.std for s in stats],
+        capsize=4,
+    )
+    ax.set_xticks(range(len(groups)), labels, rotation=20, ha="right", fontsize=8)
+    ax.set_ylabel(f"{metric} ({split}, macro)")
+    ax.set_title(f"{metric} ({split}, macro over tasks)\nerror bars: ±1 std over seeds", fontsize=10)
+    ax.grid(alpha=0.3, axis="y")
+    fig.tight_layout()
+    paths.append(out_dir / f"{_slug(metric)}_by_configuration.png")
+    fig.savefig(paths[-1], dpi=DPI)
+    plt.close(fig)
+
+    rows = [r for r in report.rows if r.deltas[metric] is not None]
+    if rows:
+        fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 2), 4.2))
+        deltas = [r.deltas[metric] for r in rows]
+        ax.bar(
+            range(len(rows)),
+            [d.value for d in deltas],
+            yerr=[0.0 if math.isnan(d.std) else d.std for d in deltas],
+            capsize=4,
+        )
+        ax.axhline(0.0, color="grey", linewidth=1)
+        ax.set_xticks(range(len(rows)), [r.group.label for r in rows], rotation=20, ha="right", fontsize=8)
+        ax.set_ylabel(f"Δm {metric} (%)")
+        title = f"Δm {metric} (%) against {report.options.baseline.text}\nerror bars: ±1 std over seeds"
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3, axis="y")
+        fig.tight_layout()
+        paths.append(out_dir / f"delta_m_{_slug(metric)}_by_configuration.png")
+        fig.savefig(paths[-1], dpi=DPI)
+        plt.close(fig)
+    return paths
+
+
+def draw_plots(report: Report, out_dir: Path, x_keys: Sequence[str] | None = None) -> list[Path]:
+    """Every plot of the report, for the headline metric, into ``out_dir``; returns the files written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    metric = report.options.metric
+    if not report.collection.succeeded:
+        return []
+    xs = list(x_keys) if x_keys else numeric_keys(report)
+    paths: list[Path] = []
+    if not xs:
+        return plot_bars(report, metric, out_dir)
+    for x in xs:
+        paths.append(plot_metric_vs(report, x, metric, out_dir))
+        for extra in (plot_delta_vs(report, x, metric, out_dir), plot_per_task_vs(report, x, metric, out_dir)):
+            if extra is not None:
+                paths.append(extra)
+    return paths

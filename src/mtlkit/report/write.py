@@ -1,0 +1,85 @@
+"""Write a report to a folder: report.md (tables, plots, failures, the Δm convention) and CSV files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from mtlkit.metrics import METRICS
+from mtlkit.report.build import Report
+from mtlkit.report.tables import (
+    delta_table,
+    failed_table,
+    markdown,
+    missing_table,
+    per_task_records,
+    per_task_table,
+    run_records,
+    summary_records,
+    summary_table,
+    write_csv,
+)
+
+CSV_FILES = {
+    "summary.csv": "one row per configuration: macro mean/std/n per metric, parameters, Δm per metric",
+    "per_task.csv": "one row per configuration, task and metric: mean, std, n over seeds",
+    "runs.csv": "one row per run folder (ok / failed) and per missing job, with its macro metrics or its error",
+}
+
+
+def write_csvs(report: Report, out_dir: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return [
+        write_csv(summary_records(report), out_dir / "summary.csv"),
+        write_csv(per_task_records(report), out_dir / "per_task.csv"),
+        write_csv(run_records(report), out_dir / "runs.csv"),
+    ]
+
+
+def render_markdown(report: Report, out_dir: Path, plots: Sequence[Path] = (), title: str = "mtlkit report") -> str:
+    """The whole report as markdown; plot links are relative to ``out_dir`` (where report.md goes)."""
+    opts = report.options
+    coll = report.collection
+    nk = len(report.keys)
+    parts = [f"# {title}", ""]
+    parts.append(
+        f"{len(coll.succeeded)} succeeded, {len(coll.failed)} failed and {len(coll.missing)} missing run(s) under "
+        + ", ".join(f"`{d}`" for d in report.dirs)
+        + f". Split: **{opts.split}**. Swept: {', '.join(f'`{k}`' for k in report.keys) or 'nothing'}; "
+        f"replicates over {', '.join(f'`{k}`' for k in opts.seed_keys)}. "
+        "Cells are mean ± sample std (ddof=1) over the succeeded runs of a configuration; `n` counts them."
+    )
+    parts += ["", "## Summary (macro mean over tasks)", "", markdown(*summary_table(report), numeric_from=nk)]
+    if report.has_deltas:
+        parts += ["", "## Δm against the baseline", "", markdown(*delta_table(report), numeric_from=2)]
+    parts += ["", f"Δm convention: {opts.baseline.convention()}"]
+    for metric in METRICS:
+        table = per_task_table(report, metric)
+        if table:
+            parts += ["", f"## {metric} per task", "", markdown(*table, numeric_from=1)]
+    if report.tasks and not per_task_table(report, opts.metric):
+        parts += ["", f"{len(report.tasks)} tasks: per-task values are in `per_task.csv`."]
+    if plots:
+        parts += ["", "## Plots", ""]
+        parts += [f"![{p.stem}]({os.path.relpath(p, out_dir)})" for p in plots]
+    parts += ["", f"## Failed runs ({len(coll.failed)})", ""]
+    parts += [markdown(*failed_table(report)) if coll.failed else "None."]
+    parts += ["", f"## Missing runs ({len(coll.missing)})", ""]
+    if coll.missing:
+        parts += ["Jobs that a multirun planned (multirun.yaml) but that left no run folder.", ""]
+        parts += [markdown(*missing_table(report))]
+    else:
+        parts += ["None."]
+    if report.notes:
+        parts += ["", "## Notes", ""] + [f"- {n}" for n in report.notes]
+    parts += ["", "## Files", ""] + [f"- `{name}`: {what}" for name, what in CSV_FILES.items()]
+    return "\n".join(parts) + "\n"
+
+
+def write_report(report: Report, out_dir: Path, plots: Sequence[Path] = (), title: str = "mtlkit report") -> list[Path]:
+    """Write report.md and the CSV files into ``out_dir``; returns the files written."""
+    paths = write_csvs(report, out_dir)
+    md = out_dir / "report.md"
+    md.write_text(render_markdown(report, out_dir, plots, title))
+    return [md, *paths]
