@@ -131,3 +131,21 @@ def test_split_column_rejects_anything_else_naming_the_row(value):
         split_from_column(col, lambda i: f"f.csv, line {i + 2}")
     msg = str(err.value)
     assert "f.csv, line 4" in msg and "'split'" in msg and "train, val" in msg and "data.split_column=null" in msg
+
+
+def test_group_column_in_a_file_keeps_groups_together_and_blank_groups_apart(tmp_path):
+    from mtlkit.data.table import TableDataModule
+    from tests.userdata import TASKS, write_table
+
+    path = tmp_path / "t.csv"
+    patients = [f"p{i // 4}" for i in range(200)]
+    patients[:20] = [None] * 20  # blank: each row on its own
+    write_table(path, n=200, patient=patients)
+    dm = TableDataModule(path=str(path), label_columns=TASKS, group_column="patient", verbose=False)
+    dm.setup()
+    frame = pd.read_csv(path).set_index("id")
+    where = {i: s for s, sp in dm.splits.items() for i in sp.ids}
+    for _, rows in frame.iloc[20:].groupby("patient"):
+        assert len({where[i] for i in rows.index}) == 1
+    assert len({where[i] for i in frame.index[:20]}) > 1
+    assert "grouped by 'patient'" in dm.split_source

@@ -175,3 +175,24 @@ def test_table_reads_examples_shipped_in_the_repo():
     assert dm.tasks == TASKS and len(dm.feature_names) == 6 + 3
     assert sum(dm.sizes().values()) == len(pd.read_csv(path))
     assert any(v["uncertain"] for v in dm.label_counts()["train"].values())
+
+
+def test_label_table_shows_uncertain_counts_and_the_policy(tmp_path):
+    from rich.console import Console
+
+    from mtlkit.data.summary import print_label_table
+
+    path = tmp_path / "t.csv"
+    frame = write_table(path, n=80)
+    frame["c"] = ["-1", "1", "0", "?"] * 20
+    frame.to_csv(path, index=False)
+    dm = _dm(path, uncertain="ones")
+    console = Console(record=True, width=200)
+    print_label_table(dm.label_counts(), dm.tasks, console=console, caption=dm.label_table_caption())
+    text = console.export_text()
+    assert "train: pos / neg / ? / unc" in text
+    c_row = next(line for line in text.splitlines() if line.startswith("│ c "))
+    train = dm.label_counts()["train"]["c"]
+    assert f"{train['pos']} / {train['neg']} / {train['unknown']} / {train['uncertain']}" in c_row
+    assert "counted as pos in train (data.uncertain=ones)" in text
+    assert "seeded fractions 0.8/0.1/0.1" in text

@@ -207,3 +207,9 @@ def test_wrong_root_names_the_root(tmp_path):
         _images(tmp_path, root="/nowhere")
     with pytest.raises(DataError, match="no image is left"):
         _images(tmp_path, root="/nowhere", skip_bad_images=True)
+
+
+def test_file_that_is_not_utf8(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_bytes("x1,caf\xe9,b,c\n1,1,0,1\n".encode("latin-1"))
+    assert "not UTF-8" in _error(path)

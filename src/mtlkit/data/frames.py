@@ -101,6 +101,8 @@ def read_frame(path: str | Path) -> Frame:
         raise DataError(f"{path} is empty; it needs a header line and one row per example")
     try:
         header = _header(path, kind)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path} is not UTF-8 text ({e}); save it as UTF-8 (CSV UTF-8 in a spreadsheet)") from e
     except Exception as e:  # noqa: BLE001 - any reader failure becomes one clear message
         raise DataError(f"{path}: cannot read the {kind} header ({type(e).__name__}: {e})") from e
     if not [h for h in header if h.strip()]:

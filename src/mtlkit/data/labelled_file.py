@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 import torch
 
 from mtlkit.console import get_console
@@ -144,7 +145,11 @@ class LabelledFileDataModule(MultiLabelDataModule):
 
     def assign_splits(self, frame: Frame, codes: np.ndarray) -> np.ndarray:
         """Split index per row (0 train, 1 val, 2 test): from the split column, else by seeded fractions."""
-        groups = frame.data[self.group_column].to_numpy() if self.group_column else None
+        groups = None
+        if self.group_column:  # a blank group cell makes a group of its own row
+            cells = frame.data[self.group_column]
+            groups = cells.astype(object).where(cells.notna(), pd.Series([f"\0row{i}" for i in range(len(cells))]))
+            groups = groups.astype(str).to_numpy()
         col = self.split_column
         if col and col in frame.data.columns:
             split = split_from_column(frame.data[col], frame.where)

@@ -9,6 +9,10 @@ rare label reaches every split where its count allows (a task with 3 positives a
 one positive in each split, where the paper's rule would put all three in train).
 
 Rows of the same group (``data.group_column``, e.g. a patient id) always land in the same split.
+
+Why not the ``iterative-stratification`` package: it pulls scikit-learn and scipy into the install, its wheel
+ships a top-level ``tests`` package, and it splits a complete binary label matrix into k folds or one shuffle
+split, with no notion of unknown labels or groups.
 """
 
 from __future__ import annotations
