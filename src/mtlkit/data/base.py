@@ -23,19 +23,26 @@ SPLITS = ("train", "val", "test")
 
 @dataclass
 class SplitData:
-    """One split held in memory: inputs, labels, label mask and example ids."""
+    """One split: inputs, labels, label mask, example ids and, optionally, which cells were marked uncertain.
+
+    ``x`` is a tensor, or any array-like with ``len``, ``shape`` and batch indexing by a long tensor (e.g.
+    images read lazily from disk). ``uncertain`` (bool [N, T]) marks cells written as uncertain (-1) in the
+    user's file; ``y`` and ``mask`` already hold what the uncertain policy made of them.
+    """
 
     x: torch.Tensor
     y: torch.Tensor  # float [N, T]
     mask: torch.Tensor  # bool [N, T]
     ids: list[str] = field(default_factory=list)
+    uncertain: torch.Tensor | None = None  # bool [N, T], or None when the data have no uncertain cells
 
     def __post_init__(self) -> None:
         self.y = torch.where(self.mask, self.y.float(), torch.zeros((), dtype=torch.float32))
         if not self.ids:
             self.ids = [str(i) for i in range(len(self.y))]
         n = len(self.y)
-        if len(self.x) != n or self.mask.shape != self.y.shape or len(self.ids) != n:
+        bad_unc = self.uncertain is not None and self.uncertain.shape != self.y.shape
+        if len(self.x) != n or self.mask.shape != self.y.shape or len(self.ids) != n or bad_unc:
             raise ValueError(
                 f"inconsistent split sizes: x {len(self.x)}, y {tuple(self.y.shape)}, "
                 f"mask {tuple(self.mask.shape)}, ids {len(self.ids)}"
@@ -46,7 +53,8 @@ class SplitData:
 
     def select_tasks(self, columns: Sequence[int]) -> SplitData:
         cols = list(columns)
-        return SplitData(self.x, self.y[:, cols], self.mask[:, cols], self.ids)
+        unc = None if self.uncertain is None else self.uncertain[:, cols]
+        return SplitData(self.x, self.y[:, cols], self.mask[:, cols], self.ids, unc)
 
 
 class MultiLabelDataset(Dataset):
@@ -166,10 +174,16 @@ class MultiLabelDataModule(pl.LightningDataModule):
             if name in self.hide_splits and float(rates.max()) > 0:
                 gen = torch.Generator().manual_seed(self.seed * 7919 + 101 + i)
                 sp = splits[name]
-                splits[name] = SplitData(sp.x, sp.y, hide_labels(sp.mask, rates, self.missing_mode, gen), sp.ids)
+                mask = hide_labels(sp.mask, rates, self.missing_mode, gen)
+                splits[name] = SplitData(sp.x, sp.y, mask, sp.ids, sp.uncertain)
         self._tasks, self.splits = tasks, splits
         if self.verbose:
-            print_label_table(self.label_counts(), tasks, title=f"Labels of data set '{self.name}'")
+            title = f"Labels of data set '{self.name}'"
+            print_label_table(self.label_counts(), tasks, title=title, caption=self.label_table_caption())
+
+    def label_table_caption(self) -> str | None:
+        """A note printed under the label table (e.g. how uncertain cells were counted); none by default."""
+        return None
 
     def label_counts(self) -> dict[str, dict[str, dict[str, int]]]:
         self._require_setup()
