@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import hydra
 from omegaconf import DictConfig
 
@@ -9,12 +11,27 @@ from mtlkit.config import CONFIG_DIR
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
-def main(cfg: DictConfig) -> float | None:
+def _main(cfg: DictConfig) -> float | None:
     from mtlkit.pipeline import train
 
     results = train(cfg)
     macro = results.get("metrics", {}).get("val", {}).get("macro", {})
     return macro.get("auroc")  # for Hydra sweepers that optimise a value
+
+
+def main() -> float | None:
+    """Entry point; ``resume=RUN_DIR`` is first expanded into that run's command (:mod:`mtlkit.resume`).
+
+    ``sys.argv`` itself is rewritten, because DDP re-launches this command line for its other processes.
+    """
+    from mtlkit.errors import MtlkitError
+    from mtlkit.resume import expand_resume_argument
+
+    try:
+        sys.argv[:] = expand_resume_argument(sys.argv)
+    except MtlkitError as e:
+        sys.exit(f"Error: {e}")
+    return _main()
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -17,6 +18,10 @@ from mtlkit.metrics import METRICS, MaskedMultilabelMetrics
 from mtlkit.models.heads import TaskHeads
 
 EVAL_SPLITS = ("val", "test")
+
+# Epoch-level metrics are computed from states gathered from every process (torchmetrics), so each process logs
+# the same value: Lightning's advice to add sync_dist=True (one all-reduce per logged value) does not apply.
+warnings.filterwarnings("ignore", message=r".*when logging on epoch level in distributed setting.*")
 
 
 class MultiTaskModule(pl.LightningModule):
