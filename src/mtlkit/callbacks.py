@@ -57,7 +57,11 @@ class LastCheckpoint(Checkpoint):
         self._save(trainer)
 
     def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
-        if self.on_sigterm and isinstance(exception, SIGTERMException) and trainer.state.fn == "fit":
+        # Lightning turns SIGTERM into an exception at a step boundary, on every process at once, so the state is
+        # consistent and every process can take part in the save. Other interruptions (Ctrl+C, a sys.exit from a
+        # signal handler) can land mid-step: the last periodic checkpoint is the safe point to resume from then.
+        stop = self.on_sigterm and isinstance(exception, SIGTERMException)
+        if stop and trainer.state.fn == "fit":
             self._save(trainer)
             rank_zero_info(
                 f"SIGTERM: saved {self.path} at step {trainer.global_step}; resume with "

@@ -11,7 +11,7 @@ from mtlkit.errors import ConfigError
 
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 # Strategies whose processes are started by re-running the command line (Lightning's script launcher).
-_RELAUNCHING = ("ddp", "ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false", "fsdp", "deepspeed")
+_RELAUNCHING = ("auto", "ddp", "ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false", "fsdp", "deepspeed")
 
 
 def _process_count(trainer_cfg: DictConfig) -> int:
@@ -51,6 +51,13 @@ def check_distributed_launch(cfg: DictConfig) -> None:
             "trainer.use_distributed_sampler=true: mtlkit's data modules split batches across processes "
             "themselves (mtlkit.data.sampling) and Lightning's sampler would replace that; set it to false"
         )
+    strategy = trainer_cfg.get("strategy", "auto")
+    if isinstance(strategy, str) and ("spawn" in strategy or "fork" in strategy or "notebook" in strategy):
+        raise ConfigError(
+            f"trainer.strategy={strategy} trains in child processes whose evaluation results do not come back to "
+            "this one (results.json would be empty): use trainer.strategy=ddp (a multirun then needs Hydra's "
+            "basic launcher, the default, or hydra/launcher=slurm)"
+        )
     from hydra.core.hydra_config import HydraConfig
     from hydra.types import RunMode
 
@@ -60,9 +67,9 @@ def check_distributed_launch(cfg: DictConfig) -> None:
     if hydra_cfg.mode == RunMode.MULTIRUN and hydra_cfg.launcher.get("_target_") != BASIC_LAUNCHER:
         raise ConfigError(
             f"trainer.strategy={trainer_cfg.strategy} starts its processes by re-running the command line, which "
-            f"only works with Hydra's basic launcher, not {hydra_cfg.launcher.get('_target_')}: use "
-            "trainer.strategy=ddp_spawn with this launcher (or hydra/launcher=slurm on a SLURM cluster, where "
-            "SLURM starts the processes)"
+            f"only works with Hydra's basic launcher (the default: jobs run one after the other, each on all "
+            f"devices), not {hydra_cfg.launcher.get('_target_')}; on a SLURM cluster use hydra/launcher=slurm, "
+            "where SLURM starts the processes"
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
 import hydra
@@ -31,7 +32,12 @@ def main() -> float | None:
         sys.argv[:] = expand_resume_argument(sys.argv)
     except MtlkitError as e:
         sys.exit(f"Error: {e}")
-    return _main()
+    try:
+        return _main()
+    except SystemExit as e:
+        if type(e).__name__ == "SIGTERMException":  # Lightning stopped on SIGTERM (checkpoint saved)
+            sys.exit(128 + signal.SIGTERM)
+        raise
 
 
 if __name__ == "__main__":
