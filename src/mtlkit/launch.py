@@ -11,7 +11,14 @@ from mtlkit.errors import ConfigError
 
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 # Strategies whose processes are started by re-running the command line (Lightning's script launcher).
-_RELAUNCHING = ("auto", "ddp", "ddp_find_unused_parameters_true", "ddp_find_unused_parameters_false", "fsdp", "deepspeed")
+_RELAUNCHING = (
+    "auto",
+    "ddp",
+    "ddp_find_unused_parameters_true",
+    "ddp_find_unused_parameters_false",
+    "fsdp",
+    "deepspeed",
+)
 
 
 def _process_count(trainer_cfg: DictConfig) -> int:
