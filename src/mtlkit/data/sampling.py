@@ -143,10 +143,11 @@ class EvalShardSampler(Sampler[list[int]]):
         self.n, self.batch_size, self.rank, self.world_size = n, batch_size, rank, world_size
 
     def indices(self) -> torch.Tensor:
-        return torch.arange(self.rank, self.n, self.world_size)
+        return torch.arange(self.n)[self.rank :: self.world_size]
 
     def __iter__(self) -> Iterator[list[int]]:
-        for batch in self.indices().split(self.batch_size):
+        indices = self.indices()
+        for batch in indices.split(self.batch_size) if len(indices) else ():
             yield batch.tolist()
 
     def __len__(self) -> int:
