@@ -66,6 +66,35 @@ def test_slurm_launcher_takes_nodes_and_gpus_from_the_trainer(tmp_path):
     assert launcher.max_num_timeout > 0  # requeued on timeout, then continued from last.ckpt
 
 
+@pytest.mark.parametrize("launcher, fails", [("basic", False), ("submitit_local", True)])
+def test_relaunching_ddp_in_a_multirun_needs_the_basic_launcher(monkeypatch, launcher, fails):
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    from mtlkit.config import CONFIG_DIR
+
+    for key in ("LOCAL_RANK", "SLURM_NTASKS"):
+        monkeypatch.delenv(key, raising=False)
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        overrides = [f"hydra/launcher={launcher}", "trainer=ddp_cpu"]
+        cfg = compose(config_name="train", overrides=overrides, return_hydra_config=True)
+    with open_dict(cfg):
+        cfg.hydra.mode = RunMode.MULTIRUN
+    HydraConfig.instance().set_config(cfg)
+    try:
+        if fails:
+            with pytest.raises(ConfigError, match="only works with Hydra's basic launcher"):
+                check_distributed_launch(cfg)
+        else:
+            check_distributed_launch(cfg)
+    finally:
+        HydraConfig.instance().cfg = None
+
+
 def test_wandb_logger_is_offline_and_named_by_hydra(tmp_path):
     cfg = compose_config(["logger=wandb"], tmp_path)
     wandb_cfg = OmegaConf.to_container(cfg.logger.wandb, resolve=True)
