@@ -14,13 +14,14 @@ import pytorch_lightning as pl
 
 
 class SignalAtStep(pl.Callback):
-    """Send ``signal`` to this process when ``step`` optimizer steps are done, before the next one starts."""
+    """Send ``signal`` to the process of rank 0 (the command that was started: ``kill PID``) when ``step``
+    optimizer steps are done, before the next one starts."""
 
     def __init__(self, step: int, signal: str = "SIGKILL"):
         self.step, self.signal = step, getattr(signals, signal)
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx) -> None:
-        if trainer.ckpt_path is None and trainer.global_step == self.step:
+        if trainer.ckpt_path is None and trainer.global_step == self.step and trainer.global_rank == 0:
             os.kill(os.getpid(), self.signal)
 
 

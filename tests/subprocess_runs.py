@@ -27,6 +27,24 @@ SMALL = [
 ]
 
 
+def fault(step: int, signal: str) -> list[str]:
+    """Overrides that make the run send ``signal`` to its rank-0 process after ``step`` steps (a fresh run only)."""
+    return [
+        "+callbacks.fault._target_=tests.fault_injection.SignalAtStep",
+        f"+callbacks.fault.step={step}",
+        f"+callbacks.fault.signal={signal}",
+    ]
+
+
+def checkpoint_position(run_dir: Path) -> tuple[int, int, int]:
+    """(global step, epoch, batches of it done) of the run's ``checkpoints/last.ckpt``."""
+    import torch
+
+    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
+    position = ckpt["DrivingDataModule"]["train_position"]
+    return ckpt["global_step"], position["epoch"], position["batches_done"]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

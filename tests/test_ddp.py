@@ -4,10 +4,11 @@ DDP runs as a subprocess (``trainer=ddp_cpu`` re-launches the command line), nev
 """
 
 import math
+import signal
 
 import pytest
 
-from tests.subprocess_runs import SMALL, logged, results, run_dirs, train, wandb_runs
+from tests.subprocess_runs import SMALL, checkpoint_position, fault, logged, results, run_dirs, train, wandb_runs
 
 pytestmark = pytest.mark.slow
 
@@ -75,3 +76,18 @@ def test_ddp_multirun_writes_one_sweep_with_every_job(ddp_sweep):
     assert len(runs) == 2, "one wandb run per job, from rank 0 only"
     assert {r["group"] for r in runs} == {sweeps[0].name}
     assert all(r["exit_code"] == 0 for r in runs)
+
+
+def test_sigterm_stops_every_process_at_one_step_and_the_resumed_run_ends_the_same(ddp_sweep, tmp_path):
+    # `kill` of the command started (rank 0) at the start of step 6 of 8 (epoch 1): every process finishes that
+    # step, saves at the same step and stops
+    args = [*EQUIVALENCE, "trainer=ddp_cpu", "data.batch_size=32", "logger=csv", "model=mlp"]
+    stopped = train([*args, *fault(5, "SIGTERM")], tmp_path)
+    assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-3000:]
+    run_dir = run_dirs(tmp_path)[0]
+    assert checkpoint_position(run_dir) == (6, 1, 2)
+    resumed = train([f"resume={run_dir}"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    expected = results(run_dirs(ddp_sweep)[0])["metrics"]
+    for split in ("val", "test"):
+        assert results(run_dir)["metrics"][split]["macro"] == pytest.approx(expected[split]["macro"], abs=1e-6)

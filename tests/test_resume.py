@@ -4,9 +4,8 @@
 import signal
 
 import pytest
-import torch
 
-from tests.subprocess_runs import SMALL, results, run_dirs, train
+from tests.subprocess_runs import SMALL, checkpoint_position, fault, results, run_dirs, train
 
 pytestmark = pytest.mark.slow
 
@@ -19,14 +18,6 @@ RUN = [
     "logger=csv",
     "callbacks.last_checkpoint.every_n_train_steps=3",
 ]
-
-
-def fault(step: int, sig: str) -> list[str]:
-    return [
-        "+callbacks.fault._target_=tests.fault_injection.SignalAtStep",
-        f"+callbacks.fault.step={step}",
-        f"+callbacks.fault.signal={sig}",
-    ]
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +34,6 @@ def test_same_seed_and_config_give_identical_results(reference, tmp_path):
     again = results(run_dirs(tmp_path)[0])
     assert again["metrics"] == reference["metrics"]  # exactly, every task, metric and split
     assert again["global_steps"] == reference["global_steps"] == 24
-
-
-def checkpoint_position(run_dir):
-    ckpt = torch.load(run_dir / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)
-    position = ckpt["DrivingDataModule"]["train_position"]
-    return ckpt["global_step"], position["epoch"], position["batches_done"]
 
 
 def test_run_killed_mid_epoch_resumes_to_the_same_results(reference, tmp_path):

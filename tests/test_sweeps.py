@@ -46,4 +46,3 @@ def test_submitit_launcher_runs_a_sweep(tmp_path):
     assert [results(j)["seed"] for j in jobs] == [0, 1]
     assert all(results(j)["status"] == "completed" for j in jobs)
     assert (jobs[0].parent / ".submitit").is_dir()
-
