@@ -64,6 +64,9 @@ def test_slurm_launcher_takes_nodes_and_gpus_from_the_trainer(tmp_path):
     assert launcher._target_.endswith("SlurmLauncher")
     assert (launcher.nodes, launcher.tasks_per_node, launcher.gpus_per_node) == (2, 4, 4)
     assert launcher.max_num_timeout > 0  # requeued on timeout, then continued from last.ckpt
+    with open_dict(cfg):
+        cfg.trainer.accelerator = "cpu"
+    assert cfg.hydra.launcher.gpus_per_node is None  # no GPU asked for a CPU job
 
 
 @pytest.mark.parametrize("launcher, fails", [("basic", False), ("submitit_local", True)])

@@ -44,7 +44,13 @@ def _sweep_stamp() -> str:
     return stamp
 
 
+def _gpus_per_node(accelerator: str, devices: object) -> object:
+    """GPUs to ask SLURM for per node: ``trainer.devices`` when training on GPUs, none for ``accelerator=cpu``."""
+    return None if str(accelerator).lower() == "cpu" else devices
+
+
 SWEEP_STAMP_ENV = "MTLKIT_SWEEP_STAMP"
 OmegaConf.register_new_resolver("mtlkit.sweep_group", _sweep_group, replace=True)
 OmegaConf.register_new_resolver("mtlkit.run_name", _run_name, replace=True)
+OmegaConf.register_new_resolver("mtlkit.gpus_per_node", _gpus_per_node, replace=True)
 OmegaConf.register_new_resolver("mtlkit.sweep_stamp", _sweep_stamp, replace=True, use_cache=True)
