@@ -2,8 +2,55 @@
 
 from __future__ import annotations
 
+import os
+from datetime import datetime
 from pathlib import Path
+
+from omegaconf import OmegaConf
 
 _SOURCE = Path(__file__).resolve().parents[2] / "conf"
 _PACKAGED = Path(__file__).resolve().parent / "conf"
 CONFIG_DIR = _SOURCE if (_SOURCE / "train.yaml").is_file() else _PACKAGED
+
+
+# -- resolvers used by conf/ (registered on import; mtlkit.train imports this module before Hydra starts) ---------
+def _sweep_group() -> str | None:
+    """In a multirun, the sweep folder's name (e.g. ``2025-01-31_12-00-00``): one wandb group per sweep."""
+    from hydra.core.hydra_config import HydraConfig
+    from hydra.types import RunMode
+
+    if not HydraConfig.initialized() or HydraConfig.get().mode != RunMode.MULTIRUN:
+        return None
+    return Path(HydraConfig.get().sweep.dir).name
+
+
+def _run_name() -> str | None:
+    """The job's command-line overrides (``seed=1,data.missing_rate=0.5``), or None (wandb picks a name)."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return None
+    name = HydraConfig.get().job.override_dirname
+    return name[:128] if name else None
+
+
+def _sweep_stamp() -> str:
+    """The time stamp of this sweep's folder, shared with the processes a DDP job re-launches (they inherit
+    ``MTLKIT_SWEEP_STAMP``), so that they write into the same sweep folder rather than a new one."""
+    stamp = os.environ.get(SWEEP_STAMP_ENV)
+    if not stamp:
+        stamp = datetime.now().strftime("%Y-%m-%d_%H-%M-%S")
+        os.environ[SWEEP_STAMP_ENV] = stamp
+    return stamp
+
+
+def _gpus_per_node(accelerator: str, devices: object) -> object:
+    """GPUs to ask SLURM for per node: ``trainer.devices`` when training on GPUs, none for ``accelerator=cpu``."""
+    return None if str(accelerator).lower() == "cpu" else devices
+
+
+SWEEP_STAMP_ENV = "MTLKIT_SWEEP_STAMP"
+OmegaConf.register_new_resolver("mtlkit.sweep_group", _sweep_group, replace=True)
+OmegaConf.register_new_resolver("mtlkit.run_name", _run_name, replace=True)
+OmegaConf.register_new_resolver("mtlkit.gpus_per_node", _gpus_per_node, replace=True)
+OmegaConf.register_new_resolver("mtlkit.sweep_stamp", _sweep_stamp, replace=True, use_cache=True)

@@ -22,6 +22,30 @@ def masked_bce_sum(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) ->
     return torch.where(mask, per_entry, 0.0).sum()
 
 
+def masked_bce_terms(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    normalization: str = "examples",
+    unknown: str = "ignore",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The two parts of the seed loss, ``(sum over counted entries, divisor)``: the loss is their ratio.
+
+    The divisor is m (``examples``) or the number of counted entries (``labels``), unclamped; it is a float
+    tensor on the logits' device, so that it can be summed across processes (:mod:`mtlkit.distributed`).
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ConfigError(f"unknown loss normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
+    if unknown not in UNKNOWN_POLICIES:
+        raise ConfigError(f"unknown loss.unknown {unknown!r}; choose one of {list(UNKNOWN_POLICIES)}")
+    if unknown == "negative":
+        y = torch.where(mask, y, 0.0)
+        mask = torch.ones_like(mask)
+    total = masked_bce_sum(logits, y, mask)
+    count = logits.shape[0] if normalization == "examples" else mask.sum()
+    return total, torch.as_tensor(count, dtype=torch.float32, device=logits.device)
+
+
 def masked_bce(
     logits: torch.Tensor,
     y: torch.Tensor,
@@ -39,14 +63,7 @@ def masked_bce(
             (the naive baseline, for experiments only).
         denominator: overrides the divisor (e.g. a global count under data parallelism).
     """
-    if normalization not in NORMALIZATIONS:
-        raise ConfigError(f"unknown loss normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
-    if unknown not in UNKNOWN_POLICIES:
-        raise ConfigError(f"unknown loss.unknown {unknown!r}; choose one of {list(UNKNOWN_POLICIES)}")
-    if unknown == "negative":
-        y = torch.where(mask, y, 0.0)
-        mask = torch.ones_like(mask)
-    total = masked_bce_sum(logits, y, mask)
+    total, count = masked_bce_terms(logits, y, mask, normalization, unknown)
     if denominator is None:
-        denominator = logits.shape[0] if normalization == "examples" else mask.sum().clamp(min=1)
+        denominator = logits.shape[0] if normalization == "examples" else count.clamp(min=1)
     return total / denominator

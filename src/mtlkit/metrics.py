@@ -42,7 +42,7 @@ class MaskedMultilabelMetrics(Metric):
         self.masks.append(mask.detach())
 
     def compute(self) -> dict:
-        if not self.probs:
+        if isinstance(self.probs, list) and not self.probs:  # after a DDP sync the states are tensors
             probs = torch.zeros(0, len(self.tasks))
             targets, masks = probs.to(torch.int8), probs.bool()
         else:

@@ -21,6 +21,7 @@ from pytorch_lightning.loggers import Logger, WandbLogger
 
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
+from mtlkit.launch import prepare_launch
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.results import print_metrics_table, write_results
 
@@ -121,12 +122,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if name not in APPROACHES:
         raise ConfigError(f"unknown approach {name!r}; choose one of {sorted(APPROACHES)}")
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    prepare_launch(cfg)
     t0 = time.perf_counter()
     dm = build_datamodule(cfg.data)
     data_s = time.perf_counter() - t0
     out = APPROACHES[name](cfg, dm)
     trainer: pl.Trainer = out.pop("trainer")
     results = {
+        "status": "completed",
         "approach": name,
         "data": {
             "name": dm.name,

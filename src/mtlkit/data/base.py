@@ -15,6 +15,14 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 
 from mtlkit.data.hiding import hide_labels, task_rates
+from mtlkit.data.sampling import (
+    EpochOrder,
+    EvalShardSampler,
+    ResumableDataLoader,
+    ShardedBatchSampler,
+    process_rank_and_count,
+    training_position,
+)
 from mtlkit.data.summary import label_counts, print_label_table
 from mtlkit.errors import ConfigError
 
@@ -98,6 +106,8 @@ class MultiLabelDataModule(pl.LightningDataModule):
             subset of tasks).
         hide_splits: splits whose labels are hidden; val and test stay complete by default.
         seed: fixes splits and hidden entries.
+        shuffle_seed: fixes the training order of every epoch (default: the run's ``seed``, i.e.
+            ``torch.initial_seed()`` after ``seed_everything``); see :mod:`mtlkit.data.sampling`.
     """
 
     name = "base"
@@ -113,6 +123,7 @@ class MultiLabelDataModule(pl.LightningDataModule):
         missing_mode: str = "random",
         hide_splits: Sequence[str] = ("train",),
         seed: int = 0,
+        shuffle_seed: int | None = None,
         verbose: bool = True,
     ):
         super().__init__()
@@ -129,6 +140,8 @@ class MultiLabelDataModule(pl.LightningDataModule):
         self.missing_mode = missing_mode
         self.hide_splits = list(hide_splits)
         self.seed = seed
+        self.shuffle_seed = shuffle_seed
+        self._resume_position: dict | None = None
         self.verbose = verbose
         self.splits: dict[str, SplitData] = {}
         self._tasks: list[str] = []
@@ -202,14 +215,33 @@ class MultiLabelDataModule(pl.LightningDataModule):
         return MultiLabelDataset(self.splits[split], transform)
 
     def _loader(self, split: str, shuffle: bool) -> DataLoader:
-        return DataLoader(
-            self.dataset(split),
-            batch_size=self.batch_size if split == "train" else self.eval_batch_size,
-            shuffle=shuffle,
+        """Loader of ``split`` for this process: sharded across processes (DDP) and resumable mid-epoch."""
+        dataset = self.dataset(split)
+        rank, world = process_rank_and_count(self.trainer)
+        if split == "train":
+            seed = torch.initial_seed() if self.shuffle_seed is None else self.shuffle_seed
+            sampler = ShardedBatchSampler(EpochOrder(len(dataset), shuffle, seed), self.batch_size, rank, world)
+            if self._resume_position is not None:
+                sampler.resume(**self._resume_position)
+                self._resume_position = None
+        else:
+            sampler = EvalShardSampler(len(dataset), self.eval_batch_size, rank, world)
+        return ResumableDataLoader(
+            dataset,
+            batch_sampler=sampler,
             num_workers=self.num_workers,
             collate_fn=collate_batch,
             persistent_workers=self.num_workers > 0,
+            generator=torch.Generator().manual_seed(self.seed),  # worker seeds, without drawing from the global RNG
         )
+
+    # -- checkpoint state: where training stands, so that a resumed run continues mid-epoch -----------
+    def state_dict(self) -> dict:
+        position = training_position(self.trainer)
+        return {"train_position": position} if position is not None else {}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        self._resume_position = state_dict.get("train_position")
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train", shuffle=True)

@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 import inspect
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
 from torch import nn
+from torchmetrics import MeanMetric
 
-from mtlkit.losses import masked_bce
+from mtlkit.distributed import shard_loss, world_size
+from mtlkit.losses import masked_bce, masked_bce_terms
 from mtlkit.metrics import METRICS, MaskedMultilabelMetrics
 from mtlkit.models.heads import TaskHeads
 
 EVAL_SPLITS = ("val", "test")
+
+# Epoch-level metrics are computed from states gathered from every process (torchmetrics), so each process logs
+# the same value: Lightning's advice to add sync_dist=True (one all-reduce per logged value) does not apply.
+warnings.filterwarnings("ignore", message=r".*when logging on epoch level in distributed setting.*")
 
 
 class MultiTaskModule(pl.LightningModule):
@@ -55,6 +62,7 @@ class MultiTaskModule(pl.LightningModule):
         self.backbone_lr_scale = backbone_lr_scale
         self.meta = dict(meta or {})
         self.metrics = nn.ModuleDict({s: MaskedMultilabelMetrics(self.tasks) for s in EVAL_SPLITS})
+        self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_SPLITS})  # sum of losses / sum of divisors
         self.results: dict[str, dict] = {}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -63,14 +71,24 @@ class MultiTaskModule(pl.LightningModule):
     def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         return masked_bce(logits, batch["y"], batch["mask"], self.loss_normalization, self.loss_unknown)
 
+    def loss_terms(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(sum of the loss over counted entries, divisor)`` of this batch (:func:`masked_bce_terms`)."""
+        return masked_bce_terms(logits, batch["y"], batch["mask"], self.loss_normalization, self.loss_unknown)
+
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        loss = self.loss(self(batch["x"]), batch)
-        self.log("train/loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=len(batch["y"]))
-        return loss
+        # Normalised by the divisor of the global batch, so that DDP means the same as one process
+        # (mtlkit.distributed). Every head is in the graph even where its task has no label in this batch
+        # (masked entries give zero gradients), so DDP never sees an unused parameter.
+        total, divisor = self.loss_terms(self(batch["x"]), batch)
+        loss = shard_loss(total, divisor, len(batch["y"]))
+        m = len(batch["y"]) if world_size() == 1 else int(loss.examples.item())
+        self.log("train/loss", loss.value, on_step=True, on_epoch=True, prog_bar=True, batch_size=m)
+        return loss.backward
 
     def _eval_step(self, split: str, batch: dict[str, torch.Tensor]) -> None:
         logits = self(batch["x"])
-        self.log(f"{split}/loss", self.loss(logits, batch), on_epoch=True, batch_size=len(batch["y"]), sync_dist=True)
+        total, divisor = self.loss_terms(logits, batch)
+        self.eval_loss[split].update(total / divisor.clamp(min=1), weight=divisor)
         self.metrics[split].update(torch.sigmoid(logits), batch["y"], batch["mask"])
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
@@ -83,11 +101,15 @@ class MultiTaskModule(pl.LightningModule):
         return {"index": batch["index"], "probs": torch.sigmoid(self(batch["x"]))}
 
     def _eval_epoch_end(self, split: str) -> None:
+        # Both metrics gather their states from every process, so every process logs the same values.
         res = self.metrics[split].compute()
         self.metrics[split].reset()
+        loss = self.eval_loss[split].compute()
+        self.eval_loss[split].reset()
         self.results[split] = res
         if self.trainer.sanity_checking:
             return
+        self.log(f"{split}/loss", loss)
         for name in METRICS:
             self.log(f"{split}/{name}_macro", res["macro"][name], prog_bar=name == "auroc")
         for task, row in res["per_task"].items():
