@@ -128,11 +128,18 @@ class Run:
         return list((self.results or {}).get("tasks") or [])
 
 
+def _error_text(error: object) -> str:
+    """``Type: message`` of the error record a failed job writes (a dict), or the text as it is."""
+    if isinstance(error, dict):
+        return f"{error.get('type', 'Error')}: {error.get('message', '')}".strip()
+    return str(error) if error else "no error message in results.json"
+
+
 def _failure_reason(run_dir: Path, results: dict[str, Any] | None, problem: str | None) -> str:
     if problem:
         return problem
     if results is not None:
-        return f"status {results.get('status')!r}: {results.get('error') or 'no error message in results.json'}"
+        return f"job failed: {_error_text(results.get('error'))}"
     reason = f"no {RESULTS_FILE} (the job failed, was killed, or is still running)"
     for log in sorted(run_dir.glob("*.log")):
         lines = [ln.strip() for ln in log.read_text(errors="replace").splitlines() if ln.strip()]
