@@ -50,3 +50,31 @@ def masked_bce(
     if denominator is None:
         denominator = logits.shape[0] if normalization == "examples" else mask.sum().clamp(min=1)
     return total / denominator
+
+
+def masked_bce_per_task(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    normalization: str = "examples",
+    unknown: str = "ignore",
+    denominator: torch.Tensor | float | None = None,
+) -> torch.Tensor:
+    """The seed loss with each task normalised on its own: ``sum_j (sum_i mask_ij L_ij) / n_j``.
+
+    ``n_j`` is m for ``examples`` (then this equals :func:`masked_bce`) and the number of labelled entries of
+    task j for ``labels``, so that the loss of task j, and its gradients, never depend on another task's labels
+    (what ``approach=separate`` needs). ``denominator`` overrides ``n_j`` (a scalar or one value per task).
+    """
+    if normalization not in NORMALIZATIONS:
+        raise ConfigError(f"unknown loss normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
+    if unknown not in UNKNOWN_POLICIES:
+        raise ConfigError(f"unknown loss.unknown {unknown!r}; choose one of {list(UNKNOWN_POLICIES)}")
+    if unknown == "negative":
+        y = torch.where(mask, y, 0.0)
+        mask = torch.ones_like(mask)
+    per_entry = F.binary_cross_entropy_with_logits(logits, torch.where(mask, y, 0.0), reduction="none")
+    per_task = torch.where(mask, per_entry, 0.0).sum(0)
+    if denominator is None:
+        denominator = logits.shape[0] if normalization == "examples" else mask.sum(0).clamp(min=1)
+    return (per_task / denominator).sum()

@@ -133,8 +133,10 @@ class MultiTaskModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["mtlkit"] = {
+            "architecture": "shared",  # one backbone; SeparateModule writes "separate"
             **self.meta,
             "tasks": self.tasks,
             "head_layers": self.heads.layers,
+            "head_hidden": self.heads.hidden,
             "feature_dim": self.heads.in_features,
         }
