@@ -14,9 +14,9 @@ buffers stay bit-identical however long the heads train.
 
 ``gradual`` keeps every parameter in the optimizer from the start (a frozen one has no gradient, so the
 optimizer leaves it alone) and flips ``requires_grad`` at the epoch start. Lightning's ``BackboneFinetuning``
-instead adds a parameter group mid-run, which the per-group state of OneCycleLR and cosine schedules does not
-survive, and freezes BatchNorm by switching off its running statistics (training on batch statistics, evaluating
-on running ones); hence this small callback.
+instead adds a parameter group mid-run, which the default OneCycleLR schedule does not survive (``KeyError:
+'initial_lr'`` at its next step), and freezes BatchNorm by switching off its running statistics (the head then
+trains on batch statistics and is evaluated on running ones); hence this small callback.
 """
 
 from __future__ import annotations
@@ -69,12 +69,13 @@ def set_trainable(backbone: nn.Module, trainable_blocks: int | None) -> None:
     k = int(trainable_blocks)
     if not 0 <= k <= len(blocks):
         raise ConfigError(f"finetune.k={k} but the backbone has {len(blocks)} blocks; choose 0 to {len(blocks)}")
-    backbone.requires_grad_(False)
-    backbone.eval()
-    trainable = list(blocks)[len(blocks) - k :]
     pool = getattr(backbone, "pool", None)
-    if k > 0 and isinstance(pool, nn.Module):
-        trainable.append(pool)
+    outside = [m for m in backbone.children() if m is not blocks]
+    trainable = list(blocks)[len(blocks) - k :] + ([pool] if k > 0 and isinstance(pool, nn.Module) else [])
+    frozen = list(blocks)[: len(blocks) - k] + [m for m in outside if not any(m is t for t in trainable)]
+    for module in frozen:
+        module.requires_grad_(False)
+        module.eval()
     for module in trainable:
         module.requires_grad_(True)
         module.train()

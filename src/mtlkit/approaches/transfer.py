@@ -11,6 +11,7 @@ results.json holds the target metrics, with the same keys as every approach, and
 from __future__ import annotations
 
 import time
+import warnings
 from itertools import groupby
 from pathlib import Path
 from typing import Any
@@ -89,6 +90,36 @@ def finetune_settings(cfg: DictConfig) -> dict[str, Any]:
     return settings
 
 
+def build_finetune_module(
+    cfg: DictConfig, dm: MultiLabelDataModule, ckpt: dict[str, Any], file: Path | str, settings: dict[str, Any]
+) -> tuple[MultiTaskModule, dict[str, Any]]:
+    """``cfg.model`` with the checkpoint's backbone weights and freshly initialised heads for the tasks of ``dm``."""
+    state, origin = backbone_state(ckpt, cfg.transfer.get("task"), file)
+    backbone = build_backbone(cfg, dm)
+    load_backbone(backbone, state, ckpt["mtlkit"], cfg.model, file)
+    saved_shape = ckpt["mtlkit"].get("input_shape")
+    if saved_shape and list(saved_shape) != list(dm.input_shape):
+        get_console().print(
+            f"[yellow]note: the backbone was trained on inputs of shape {list(saved_shape)}; "
+            f"the target data has {list(dm.input_shape)}"
+        )
+    options = module_options(cfg, dm, stage="finetune", source_checkpoint=str(file))
+    options.update(
+        head_layers=int(settings.get("head_layers") or 1),
+        head_hidden=settings.get("head_hidden"),
+        backbone_lr_scale=float(settings.get("backbone_lr_scale", 1.0)),
+    )
+    module = MultiTaskModule(backbone, dm.tasks, **options)  # TaskHeads are created here: freshly initialised
+    network = f" (network of task '{origin['task']}')" if "task" in origin else ""
+    get_console().print(
+        f"transfer: backbone from {file}{network}; new heads for {dm.tasks}; strategy {settings['strategy']}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return module, origin
+
+
 def run_transfer(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
     """Pre-train (or load a checkpoint), then fine-tune fresh heads on ``dm`` with the ``finetune`` strategy."""
     if cfg.get("ckpt_path"):
@@ -109,29 +140,8 @@ def run_transfer(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
         ckpt, file, summary = pretrain(cfg)
         source = {"pretrained_here": True, **summary}
     pretrain_s = time.perf_counter() - t0
-    state, origin = backbone_state(ckpt, cfg.transfer.get("task"), file)
-
     pl.seed_everything(cfg.seed, workers=True, verbose=False)  # stage (b) is the same whether (a) ran here or not
-    backbone = build_backbone(cfg, dm)
-    load_backbone(backbone, state, ckpt["mtlkit"], cfg.model, file)
-    saved_shape = ckpt["mtlkit"].get("input_shape")
-    if saved_shape and list(saved_shape) != list(dm.input_shape):
-        get_console().print(
-            f"[yellow]note: the backbone was trained on inputs of shape {list(saved_shape)}; "
-            f"the target data has {list(dm.input_shape)}"
-        )
-    options = module_options(cfg, dm, stage="finetune", source_checkpoint=str(file))
-    options.update(
-        head_layers=int(settings.get("head_layers") or 1),
-        head_hidden=settings.get("head_hidden"),
-        backbone_lr_scale=float(settings.get("backbone_lr_scale", 1.0)),
-    )
-    module = MultiTaskModule(backbone, dm.tasks, **options)  # the heads are new: freshly initialised
-    get_console().print(
-        f"transfer: backbone from {file}"
-        + (f" (network of task '{origin['task']}')" if "task" in origin else "")
-        + f"; new heads for {dm.tasks}; strategy {settings['strategy']}"
-    )
+    module, origin = build_finetune_module(cfg, dm, ckpt, file, settings)
 
     records, out, trainer = [], {}, None
     fits = [list(g) for _, g in groupby(phases, key=lambda p: p.fit)]
@@ -150,7 +160,9 @@ def run_transfer(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
             schedule = FreezeSchedule(fit_phases)
             extra.append(schedule)
         trainer = build_trainer(stage, extra_callbacks=extra)
-        out = fit_and_evaluate(trainer, module, dm)
+        with warnings.catch_warnings():  # frozen blocks are in eval mode on purpose
+            warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training")
+            out = fit_and_evaluate(trainer, module, dm)
         if schedule is not None:
             records += schedule.records
         if not last:
