@@ -72,6 +72,17 @@ def test_every_finetune_strategy_runs_from_the_cli(tmp_path):
     assert "trainable" in proc.stdout and "%" in proc.stdout
 
 
+def test_finetune_choice_is_absent_unless_transfer_and_noted_when_unused(tmp_path):
+    from tests.helpers import compose_config
+
+    assert compose_config([], tmp_path).finetune.strategy is None
+    assert compose_config(["approach=transfer"], tmp_path).finetune.strategy == "full"
+    assert compose_config(["approach=transfer", "finetune=lp_ft"], tmp_path).finetune.strategy == "lp_ft"
+    proc = run_cli([*TINY, "finetune=head_only", "trainer.fast_dev_run=true"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "finetune=head_only is not used by approach=multitask" in proc.stdout
+
+
 def test_single_task_run_through_the_cli(tmp_path):
     proc = run_cli([*TINY, "data.tasks=[car]"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -98,5 +109,5 @@ def test_cli_mismatch_error_is_one_clear_message(tiny_checkpoints, tmp_path):
     args = [*TINY, "approach=transfer", f"transfer.checkpoint={tiny_checkpoints['multitask']}", "model.width=16"]
     proc = run_cli(args, tmp_path)
     assert proc.returncode != 0
-    assert "CheckpointError" in proc.stderr and "model.width=8" in proc.stderr
+    assert "does not fit the configured one" in proc.stderr and "model.width=8" in proc.stderr
     assert not results_files(tmp_path)

@@ -149,7 +149,7 @@ def load_backbone(
         saved = checkpoint_model_config(meta)
         parts = []
         if shapes:
-            more = " ..." if len(shapes) > 6 else ""
+            more = f"; and {len(shapes) - 6} more" if len(shapes) > 6 else ""
             parts.append(f"{len(shapes)} shape mismatch(es): " + "; ".join(shapes[:6]) + more)
         if missing:
             parts.append(f"{len(missing)} weight(s) missing from the checkpoint: {missing[:6]}")

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger, WandbLogger
 
+from mtlkit.approaches import note_unused_settings
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
 from mtlkit.models.module import MultiTaskModule
@@ -123,7 +124,7 @@ def run_multitask(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
     return {**out, "parameters": params, "trainer": trainer}
 
 
-def approaches() -> dict[str, Callable[[DictConfig, MultiLabelDataModule], dict[str, Any]]]:
+def approach_registry() -> dict[str, Callable[[DictConfig, MultiLabelDataModule], dict[str, Any]]]:
     """``approach.name`` -> the function that builds, trains and evaluates it (see mtlkit.approaches)."""
     from mtlkit.approaches.separate import run_separate
     from mtlkit.approaches.transfer import run_transfer
@@ -135,9 +136,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     """Run ``cfg.approach`` on ``cfg.data`` and write ``results.json`` into ``cfg.paths.output_dir``."""
     start = time.perf_counter()
     name = cfg.approach.name
-    registry = approaches()
+    registry = approach_registry()
     if name not in registry:
         raise ConfigError(f"unknown approach {name!r}; choose one of {sorted(registry)}")
+    note_unused_settings(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     t0 = time.perf_counter()
     dm = build_datamodule(cfg.data)

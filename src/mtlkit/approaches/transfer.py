@@ -83,7 +83,7 @@ def checkpoint_summary(meta: dict[str, Any]) -> dict[str, Any]:
 
 def finetune_settings(cfg: DictConfig) -> dict[str, Any]:
     settings = OmegaConf.to_container(cfg.finetune, resolve=True)
-    if not isinstance(settings, dict) or "strategy" not in settings:
+    if not isinstance(settings, dict) or settings.get("strategy") is None:
         raise ConfigError(
             "approach=transfer needs a finetune config group: finetune=head_only|last_k|full|gradual|lp_ft"
         )

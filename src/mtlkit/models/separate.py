@@ -7,8 +7,9 @@ training the set equals training each network alone on the same batches. What th
 everything that costs without learning: one process, one data pipeline, one batch in memory, one optimizer
 step over all parameters (AdamW and SGD update every element on its own).
 
-On a CPU, T plain backbones run one after the other were faster than one fused grouped-convolution network
-(``scripts/bench_separate.py`` compares both), and work for any backbone, so that is what this module does.
+The T backbones run one after the other. That works for any backbone, and network j stays a plain module (taking
+it out is a copy). The alternative, fusing the T CNNs into one network with grouped convolutions, was not faster
+on the 2-core CPU this was built on; ``scripts/bench_separate.py`` measures both, to recheck on other hardware.
 """
 
 from __future__ import annotations
