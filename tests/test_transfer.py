@@ -51,6 +51,15 @@ def test_head_only_from_a_multitask_checkpoint_keeps_the_backbone_bit_identical(
         )
 
 
+def test_transfer_from_the_run_dir_of_a_transfer_run_takes_its_fine_tuned_backbone(tiny_checkpoints, tmp_path):
+    first = _transfer(tmp_path / "a", "finetune=full", f"transfer.checkpoint={tiny_checkpoints['multitask']}")
+    second = _transfer(tmp_path / "b", "finetune=head_only", f"transfer.checkpoint={tmp_path / 'a'}")
+    assert second["transfer"]["checkpoint"] == first["best_checkpoint"]  # the run dir resolves to its best checkpoint
+    fine_tuned = _backbone_of(first["best_checkpoint"])
+    assert _same(_backbone_of(second["best_checkpoint"]), fine_tuned)
+    assert not _same(fine_tuned, _backbone_of(resolve_checkpoint(tiny_checkpoints["multitask"])))
+
+
 def test_new_heads_are_freshly_initialised_not_the_sources(tiny_checkpoints, tmp_path):
     ckpt, file = load_checkpoint(tiny_checkpoints["multitask"])
     cfg = compose_config([*TINY, "approach=transfer", "finetune.head_layers=2"], tmp_path)

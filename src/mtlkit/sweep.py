@@ -1,8 +1,9 @@
 """At the end of a multirun (``mtlkit-train -m ...``), one table comparing its jobs, from their results.json.
 
 Registered as a Hydra callback in conf/hydra/default.yaml. One row per job: what the job overrode that the
-others did not, macro AUROC/AP on val and test, parameters (total and % trainable) and fit time. Jobs without
-a results.json are listed, never dropped. The table is also written to ``summary.csv`` in the sweep folder.
+others did not, macro AUROC/AP on val and test, parameters (total and % trainable) and the job's wall time (data,
+pre-training, training and evaluation). Jobs without a results.json are listed, never dropped. The table is also
+written to ``summary.csv`` in the sweep folder.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from mtlkit.console import get_console
 from mtlkit.results import RESULTS_FILE, _fmt
 
 METRIC_COLUMNS = ("val auroc", "test auroc", "test ap")
-COLUMNS = ("job", "overrides", "val auroc", "test auroc", "test ap", "params", "trainable %", "fit s")
+COLUMNS = ("job", "overrides", "val auroc", "test auroc", "test ap", "params", "trainable %", "total s")
 
 
 def _macro(res: dict[str, Any], split: str, metric: str) -> float | None:
@@ -51,7 +52,7 @@ def summary_rows(sweep_dir: Path) -> list[dict[str, Any]]:
                 "test ap": _macro(res, "test", "ap"),
                 "params": params.get("total"),
                 "trainable %": params.get("trainable_pct"),
-                "fit s": (res.get("timings") or {}).get("fit_s"),
+                "total s": (res.get("timings") or {}).get("total_s"),
             }
         )
     return rows
@@ -62,7 +63,7 @@ def _cell(column: str, value: Any) -> str:
         return "" if column not in METRIC_COLUMNS else "n/a"
     if column in METRIC_COLUMNS:
         return _fmt(value)
-    if column in ("trainable %", "fit s"):
+    if column in ("trainable %", "total s"):
         return f"{value:.1f}"
     if column == "params":
         return f"{value:,}"
