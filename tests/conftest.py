@@ -29,6 +29,17 @@ TINY = [
     "callbacks.rich_progress_bar=null",
 ]
 
+# The pre-training source of approach=transfer, as small as TINY (add to TINY for transfer runs).
+TINY_SOURCE = [
+    "source.num_train=256",
+    "source.num_val=128",
+    "source.num_test=128",
+    "source.image_size=16",
+    "source.grid=2",
+    "source.batch_size=64",
+    "transfer.pretrain.max_epochs=1",
+]
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
@@ -37,3 +48,17 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
     os.environ["WANDB_DIR"] = str(tmp_path_factory.mktemp("wandb"))
     os.environ["WANDB_CACHE_DIR"] = str(tmp_path_factory.mktemp("wandb_cache"))
     os.environ["WANDB_CONFIG_DIR"] = str(tmp_path_factory.mktemp("wandb_config"))
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """Run dirs of a tiny multitask and a tiny separate run (CNN width 8, depth 2), trained once per session."""
+    from mtlkit.pipeline import train
+    from tests.helpers import compose_config
+
+    runs = {}
+    for approach in ("multitask", "separate"):
+        out = tmp_path_factory.mktemp(approach)
+        train(compose_config([*TINY, f"approach={approach}"], out))
+        runs[approach] = out
+    return runs

@@ -57,15 +57,23 @@ def shard_loss(
     """The loss of a share, normalised by the global divisor (see the module docstring).
 
     Args:
-        total: sum of the loss over this share's counted entries (differentiable).
-        divisor: this share's divisor (its m, or its count of labelled entries).
+        total: sum of the loss over this share's counted entries (differentiable); a scalar, or one sum per
+            task (``[T]``) when each task has its own divisor (``approach=separate``).
+        divisor: this share's divisor (its m, or its count of labelled entries), shaped like ``total``.
         examples: this share's m.
         reduce / processes: how to sum over processes and how many there are (defaults: torch.distributed).
     """
     processes = world_size() if processes is None else processes
-    stats = torch.stack(
-        [total.detach().float(), divisor.float().reshape(()), torch.tensor(float(examples), device=total.device)]
+    k = total.numel()
+    stats = torch.cat(
+        [
+            total.detach().float().reshape(-1),
+            divisor.float().reshape(-1).expand(k),
+            torch.tensor([float(examples)], device=total.device),
+        ]
     )
-    s, d, m = reduce(stats).unbind()
+    reduced = reduce(stats)
+    s, d, m = reduced[:k], reduced[k : 2 * k], reduced[2 * k]
     d = d.clamp(min=1.0)  # no labelled entry anywhere: the loss is 0, as with one process
-    return ShardLoss(backward=total / (d / processes), value=s / d, examples=m)
+    backward = (total.reshape(-1) / (d / processes)).sum()
+    return ShardLoss(backward=backward, value=(s / d).sum(), examples=m)

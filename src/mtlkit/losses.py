@@ -22,6 +22,13 @@ def masked_bce_sum(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) ->
     return torch.where(mask, per_entry, 0.0).sum()
 
 
+def _check_options(normalization: str, unknown: str) -> None:
+    if normalization not in NORMALIZATIONS:
+        raise ConfigError(f"unknown loss normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
+    if unknown not in UNKNOWN_POLICIES:
+        raise ConfigError(f"unknown loss.unknown {unknown!r}; choose one of {list(UNKNOWN_POLICIES)}")
+
+
 def masked_bce_terms(
     logits: torch.Tensor,
     y: torch.Tensor,
@@ -34,10 +41,7 @@ def masked_bce_terms(
     The divisor is m (``examples``) or the number of counted entries (``labels``), unclamped; it is a float
     tensor on the logits' device, so that it can be summed across processes (:mod:`mtlkit.distributed`).
     """
-    if normalization not in NORMALIZATIONS:
-        raise ConfigError(f"unknown loss normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
-    if unknown not in UNKNOWN_POLICIES:
-        raise ConfigError(f"unknown loss.unknown {unknown!r}; choose one of {list(UNKNOWN_POLICIES)}")
+    _check_options(normalization, unknown)
     if unknown == "negative":
         y = torch.where(mask, y, 0.0)
         mask = torch.ones_like(mask)
@@ -67,3 +71,43 @@ def masked_bce(
     if denominator is None:
         denominator = logits.shape[0] if normalization == "examples" else count.clamp(min=1)
     return total / denominator
+
+
+def masked_bce_terms_per_task(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    normalization: str = "examples",
+    unknown: str = "ignore",
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-task parts of the loss, ``(sums [T], divisors [T])``: task j's loss is ``sums[j] / divisors[j]``.
+
+    The divisor of task j is m (``examples``) or task j's number of counted entries (``labels``), so that task
+    j's loss, and its gradients, never depend on another task's labels (what ``approach=separate`` needs).
+    """
+    _check_options(normalization, unknown)
+    if unknown == "negative":
+        y = torch.where(mask, y, 0.0)
+        mask = torch.ones_like(mask)
+    per_entry = F.binary_cross_entropy_with_logits(logits, torch.where(mask, y, 0.0), reduction="none")
+    sums = torch.where(mask, per_entry, 0.0).sum(0)
+    if normalization == "examples":
+        divisors = torch.full_like(sums, float(logits.shape[0]), dtype=torch.float32)
+    else:
+        divisors = mask.sum(0).to(torch.float32)
+    return sums, divisors
+
+
+def masked_bce_per_task(
+    logits: torch.Tensor,
+    y: torch.Tensor,
+    mask: torch.Tensor,
+    normalization: str = "examples",
+    unknown: str = "ignore",
+) -> torch.Tensor:
+    """The seed loss with each task normalised on its own: ``sum_j (sum_i mask_ij L_ij) / n_j``.
+
+    With ``examples`` it equals :func:`masked_bce`; see :func:`masked_bce_terms_per_task`.
+    """
+    sums, divisors = masked_bce_terms_per_task(logits, y, mask, normalization, unknown)
+    return (sums / divisors.clamp(min=1)).sum()

@@ -19,11 +19,13 @@ from omegaconf import DictConfig, OmegaConf
 from pytorch_lightning.callbacks import Callback, ModelCheckpoint
 from pytorch_lightning.loggers import Logger, WandbLogger
 
+from mtlkit.approaches import note_unused_settings
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
 from mtlkit.launch import prepare_launch
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.results import print_metrics_table, write_results
+from mtlkit.trainable import print_trainable
 
 
 def build_datamodule(data_cfg: DictConfig) -> MultiLabelDataModule:
@@ -36,18 +38,31 @@ def build_datamodule(data_cfg: DictConfig) -> MultiLabelDataModule:
 
 def build_module(cfg: DictConfig, dm: MultiLabelDataModule, tasks: list[str] | None = None) -> MultiTaskModule:
     """The multitask LightningModule for ``cfg.model`` on ``dm``'s inputs and ``tasks`` (default: all)."""
-    backbone = instantiate(cfg.model, input_shape=list(dm.input_shape))
+    backbone = build_backbone(cfg, dm)
+    return MultiTaskModule(backbone=backbone, tasks=tasks or dm.tasks, **module_options(cfg, dm))
+
+
+def build_backbone(cfg: DictConfig, dm: MultiLabelDataModule) -> torch.nn.Module:
+    """A freshly initialised ``cfg.model`` for ``dm``'s input shape."""
+    return instantiate(cfg.model, input_shape=list(dm.input_shape))
+
+
+def module_options(cfg: DictConfig, dm: MultiLabelDataModule, **meta: Any) -> dict[str, Any]:
+    """The MultiTaskModule arguments every approach takes from ``cfg`` (optimizer, heads, loss, checkpoint meta)."""
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-    return MultiTaskModule(
-        backbone=backbone,
-        tasks=tasks or dm.tasks,
+    return dict(
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
         head_layers=cfg.head.layers,
         head_hidden=cfg.head.hidden,
         loss_normalization=cfg.loss.normalization,
         loss_unknown=cfg.loss.unknown,
-        meta={"config": OmegaConf.to_container(cfg, resolve=True), "input_shape": list(dm.input_shape)},
+        meta={
+            "config": OmegaConf.to_container(cfg, resolve=True),
+            "input_shape": list(dm.input_shape),
+            "approach": cfg.approach.name,
+            **meta,
+        },
     )
 
 
@@ -59,8 +74,8 @@ def build_loggers(cfg: DictConfig | None) -> list[Logger]:
     return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
 
 
-def build_trainer(cfg: DictConfig, **overrides: Any) -> pl.Trainer:
-    callbacks = build_callbacks(cfg.get("callbacks"))
+def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback] | None = None, **overrides: Any) -> pl.Trainer:
+    callbacks = build_callbacks(cfg.get("callbacks")) + list(extra_callbacks or [])
     loggers = build_loggers(cfg.get("logger"))
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **overrides)
     for lg in loggers:
@@ -105,28 +120,33 @@ def run_multitask(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
     """One network, shared backbone, one head per task, trained on all tasks at once."""
     module = build_module(cfg, dm)
     trainer = build_trainer(cfg)
-    params = count_parameters(module)
+    params = print_trainable(module, "multitask")
     out = fit_and_evaluate(trainer, module, dm, ckpt_path=cfg.get("ckpt_path"))
     return {**out, "parameters": params, "trainer": trainer}
 
 
-APPROACHES: dict[str, Callable[[DictConfig, MultiLabelDataModule], dict[str, Any]]] = {
-    "multitask": run_multitask,
-}
+def approach_registry() -> dict[str, Callable[[DictConfig, MultiLabelDataModule], dict[str, Any]]]:
+    """``approach.name`` -> the function that builds, trains and evaluates it (see mtlkit.approaches)."""
+    from mtlkit.approaches.separate import run_separate
+    from mtlkit.approaches.transfer import run_transfer
+
+    return {"multitask": run_multitask, "separate": run_separate, "transfer": run_transfer}
 
 
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run ``cfg.approach`` on ``cfg.data`` and write ``results.json`` into ``cfg.paths.output_dir``."""
     start = time.perf_counter()
     name = cfg.approach.name
-    if name not in APPROACHES:
-        raise ConfigError(f"unknown approach {name!r}; choose one of {sorted(APPROACHES)}")
+    registry = approach_registry()
+    if name not in registry:
+        raise ConfigError(f"unknown approach {name!r}; choose one of {sorted(registry)}")
+    note_unused_settings(cfg)
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     prepare_launch(cfg)
     t0 = time.perf_counter()
     dm = build_datamodule(cfg.data)
     data_s = time.perf_counter() - t0
-    out = APPROACHES[name](cfg, dm)
+    out = registry[name](cfg, dm)
     trainer: pl.Trainer = out.pop("trainer")
     results = {
         "status": "completed",

@@ -88,7 +88,10 @@ class MultiTaskModule(pl.LightningModule):
     def _eval_step(self, split: str, batch: dict[str, torch.Tensor]) -> None:
         logits = self(batch["x"])
         total, divisor = self.loss_terms(logits, batch)
-        self.eval_loss[split].update(total / divisor.clamp(min=1), weight=divisor)
+        if total.dim():  # one term per task (approach=separate): the batch's loss, weighted by its m
+            self.eval_loss[split].update((total / divisor.clamp(min=1)).sum(), weight=len(batch["y"]))
+        else:
+            self.eval_loss[split].update(total / divisor.clamp(min=1), weight=divisor)
         self.metrics[split].update(torch.sigmoid(logits), batch["y"], batch["mask"])
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
@@ -155,8 +158,10 @@ class MultiTaskModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["mtlkit"] = {
+            "architecture": "shared",  # one backbone; SeparateModule writes "separate"
             **self.meta,
             "tasks": self.tasks,
             "head_layers": self.heads.layers,
+            "head_hidden": self.heads.hidden,
             "feature_dim": self.heads.in_features,
         }

@@ -1,0 +1,181 @@
+"""``approach=transfer``: (a) pre-train on ``source``, (b) fresh heads for the tasks of ``data``, fine-tune.
+
+Stage (a) trains a multitask network on the data config ``source`` (outputs in ``<run>/pretrain/``), or is
+skipped with ``transfer.checkpoint=PATH`` (any checkpoint or run directory mtlkit wrote; for a separate run,
+``transfer.task`` picks whose backbone). Stage (b) loads that backbone into a freshly built ``model``, drops
+the source heads, puts newly initialised heads (``finetune.head_layers`` layers) for the target tasks on it,
+and trains with the ``finetune`` strategy (outputs in ``<run>/finetune/``, and ``<run>/probe/`` for lp_ft).
+results.json holds the target metrics, with the same keys as every approach, and a summary of the source.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from itertools import groupby
+from pathlib import Path
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig, OmegaConf
+
+from mtlkit.approaches.stages import stage_config
+from mtlkit.checkpoints import backbone_state, load_backbone, load_checkpoint
+from mtlkit.console import get_console
+from mtlkit.data.base import MultiLabelDataModule
+from mtlkit.errors import ConfigError
+from mtlkit.finetune import FreezeSchedule, phase_record, plan, set_trainable
+from mtlkit.models.module import MultiTaskModule
+from mtlkit.pipeline import (
+    build_backbone,
+    build_datamodule,
+    build_trainer,
+    finish_loggers,
+    fit_and_evaluate,
+    module_options,
+)
+from mtlkit.trainable import print_trainable
+
+
+def pretrain(cfg: DictConfig) -> tuple[dict[str, Any], Path | str, dict[str, Any]]:
+    """Stage (a): a multitask network on ``cfg.source``; returns its checkpoint dict, file and a summary."""
+    stage = stage_config(cfg, "pretrain", trainer=cfg.transfer.get("pretrain"), data=cfg.source)
+    t0 = time.perf_counter()
+    sdm = build_datamodule(stage.data)
+    data_s = time.perf_counter() - t0
+    module = MultiTaskModule(build_backbone(stage, sdm), sdm.tasks, **module_options(stage, sdm, stage="pretrain"))
+    trainer = build_trainer(stage)
+    params = print_trainable(module, f"pre-training on '{sdm.name}' ({len(sdm.tasks)} tasks)")
+    out = fit_and_evaluate(trainer, module, sdm)
+    finish_loggers(trainer)
+    file = out["best_checkpoint"]
+    if file:
+        ckpt, file = load_checkpoint(file)
+    else:  # no checkpoint callback: take the final weights
+        ckpt = {"state_dict": module.state_dict()}
+        module.on_save_checkpoint(ckpt)
+        file = "the pre-trained network (final weights, no checkpoint callback)"
+    summary = {
+        "data": {"name": sdm.name, "sizes": sdm.sizes(), "input_shape": list(sdm.input_shape), "tasks": sdm.tasks},
+        "label_counts": sdm.label_counts(),
+        "metrics": out["metrics"],
+        "best_checkpoint": out["best_checkpoint"],
+        "epochs": out["epochs"],
+        "global_steps": out["global_steps"],
+        "parameters": params,
+        "timings": {"data_s": data_s, **out["timings"]},
+    }
+    return ckpt, file, summary
+
+
+def checkpoint_summary(meta: dict[str, Any]) -> dict[str, Any]:
+    """What results.json records about a checkpoint given with ``transfer.checkpoint``."""
+    config = meta.get("config") or {}
+    return {
+        "approach": meta.get("approach") or (config.get("approach") or {}).get("name"),
+        "stage": meta.get("stage"),
+        "tasks": meta.get("tasks"),
+        "input_shape": meta.get("input_shape"),
+        "data_config": config.get("data"),
+        "model_config": config.get("model"),
+    }
+
+
+def finetune_settings(cfg: DictConfig) -> dict[str, Any]:
+    settings = OmegaConf.to_container(cfg.finetune, resolve=True)
+    if not isinstance(settings, dict) or settings.get("strategy") is None:
+        raise ConfigError(
+            "approach=transfer needs a finetune config group: finetune=head_only|last_k|full|gradual|lp_ft"
+        )
+    return settings
+
+
+def build_finetune_module(
+    cfg: DictConfig, dm: MultiLabelDataModule, ckpt: dict[str, Any], file: Path | str, settings: dict[str, Any]
+) -> tuple[MultiTaskModule, dict[str, Any]]:
+    """``cfg.model`` with the checkpoint's backbone weights and freshly initialised heads for the tasks of ``dm``."""
+    state, origin = backbone_state(ckpt, cfg.transfer.get("task"), file)
+    backbone = build_backbone(cfg, dm)
+    load_backbone(backbone, state, ckpt["mtlkit"], cfg.model, file)
+    saved_shape = ckpt["mtlkit"].get("input_shape")
+    if saved_shape and list(saved_shape) != list(dm.input_shape):
+        get_console().print(
+            f"[yellow]note: the backbone was trained on inputs of shape {list(saved_shape)}; "
+            f"the target data has {list(dm.input_shape)}"
+        )
+    options = module_options(cfg, dm, stage="finetune", source_checkpoint=str(file))
+    options.update(
+        head_layers=int(settings.get("head_layers") or 1),
+        head_hidden=settings.get("head_hidden"),
+        backbone_lr_scale=float(settings.get("backbone_lr_scale", 1.0)),
+    )
+    module = MultiTaskModule(backbone, dm.tasks, **options)  # TaskHeads are created here: freshly initialised
+    network = f" (network of task '{origin['task']}')" if "task" in origin else ""
+    get_console().print(
+        f"transfer: backbone from {file}{network}; new heads for {dm.tasks}; strategy {settings['strategy']}",
+        markup=False,
+        highlight=False,
+        soft_wrap=True,
+    )
+    return module, origin
+
+
+def run_transfer(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
+    """Pre-train (or load a checkpoint), then fine-tune fresh heads on ``dm`` with the ``finetune`` strategy."""
+    if cfg.get("ckpt_path"):
+        raise ConfigError(
+            "ckpt_path resumes a single-stage run; approach=transfer has two stages. To skip pre-training, "
+            "give its checkpoint as transfer.checkpoint=PATH"
+        )
+    settings = finetune_settings(cfg)
+    fast = bool(cfg.trainer.get("fast_dev_run"))
+    phases = plan(settings, None if fast else cfg.trainer.get("max_epochs"))  # fail before any training
+
+    t0 = time.perf_counter()
+    source_path = cfg.transfer.get("checkpoint")
+    if source_path:
+        ckpt, file = load_checkpoint(source_path)
+        source = {"pretrained_here": False, **checkpoint_summary(ckpt["mtlkit"])}
+    else:
+        ckpt, file, summary = pretrain(cfg)
+        source = {"pretrained_here": True, **summary}
+    pretrain_s = time.perf_counter() - t0
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)  # stage (b) is the same whether (a) ran here or not
+    module, origin = build_finetune_module(cfg, dm, ckpt, file, settings)
+
+    records, out, trainer = [], {}, None
+    fits = [list(g) for _, g in groupby(phases, key=lambda p: p.fit)]
+    for i, fit_phases in enumerate(fits):
+        last = i == len(fits) - 1
+        name = "finetune" if last else fit_phases[0].name
+        epochs = fit_phases[0].epochs
+        stage = stage_config(cfg, name, trainer=None if epochs is None or fast else {"max_epochs": epochs})
+        extra, schedule = [], None
+        if len(fit_phases) == 1:
+            set_trainable(module.backbone, fit_phases[0].trainable_blocks)
+            records.append(phase_record(fit_phases[0], module))
+            print_trainable(module, f"fine-tuning, phase '{fit_phases[0].name}'")
+        else:
+            set_trainable(module.backbone, None)  # every phase's parameters enter the optimizer
+            schedule = FreezeSchedule(fit_phases)
+            extra.append(schedule)
+        trainer = build_trainer(stage, extra_callbacks=extra)
+        with warnings.catch_warnings():  # frozen blocks are in eval mode on purpose
+            warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training")
+            out = fit_and_evaluate(trainer, module, dm)
+        if schedule is not None:
+            records += schedule.records
+        if not last:
+            records[-1]["metrics"] = out["metrics"]
+            records[-1]["best_checkpoint"] = out["best_checkpoint"]
+            finish_loggers(trainer)  # the best epoch's weights stay loaded for the next fit
+    assert trainer is not None
+    widest = max(records, key=lambda r: r["parameters"]["trainable"])["parameters"]
+    return {
+        **out,
+        "parameters": widest,
+        "transfer": {"source": source, "checkpoint": str(file), "task": origin.get("task")},
+        "finetune": {**settings, "phases": records},
+        "timings": {"pretrain_s": pretrain_s, **out["timings"]},
+        "trainer": trainer,
+    }

@@ -1,0 +1,76 @@
+"""mtlkit-predict: one CSV row per example, a probability in [0, 1] per task, labels where known."""
+
+from __future__ import annotations
+
+import csv
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+from mtlkit.checkpoints import build_module, load_checkpoint
+from mtlkit.pipeline import build_datamodule
+from mtlkit.predict import data_config, main
+from tests.helpers import run_cli
+
+TASKS = ["pedestrian", "car", "stop_sign", "traffic_light"]
+
+
+def _rows(path) -> list[dict[str, str]]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+@pytest.mark.parametrize("approach", ["multitask", "separate"])
+def test_predict_writes_the_models_probabilities_and_the_known_labels(tiny_checkpoints, tmp_path, approach):
+    out = tmp_path / "pred.csv"
+    hidden = ["data.hide_splits=[train,test]", "data.missing_rate=0.5"]
+    assert main([str(tiny_checkpoints[approach]), "-o", str(out), *hidden]) == 0
+    rows = _rows(out)
+    ckpt, file = load_checkpoint(tiny_checkpoints[approach])
+    dm = build_datamodule(data_config(ckpt["mtlkit"]["config"]["data"], hidden))
+    test = dm.splits["test"]
+    assert len(rows) == len(test) == 128
+    assert list(rows[0]) == ["id", *[f"prob_{t}" for t in TASKS], *[f"label_{t}" for t in TASKS]]
+    assert [r["id"] for r in rows] == test.ids
+    probs = torch.tensor([[float(r[f"prob_{t}"]) for t in TASKS] for r in rows])
+    assert ((probs >= 0) & (probs <= 1)).all()
+    with torch.no_grad():
+        expected = torch.sigmoid(build_module(ckpt, file)(dm.transform(test.x)))
+    assert torch.allclose(probs, expected, atol=1e-6)
+    for j, t in enumerate(TASKS):
+        cells = [r[f"label_{t}"] for r in rows]
+        assert cells == [str(int(y)) if m else "" for y, m in zip(test.y[:, j].tolist(), test.mask[:, j].tolist())]
+    assert 0.3 < sum(c == "" for r in rows for c in [r[f"label_{t}"] for t in TASKS]) / (128 * 4) < 0.7
+
+
+def test_predict_another_split_and_data_config_through_the_console_script(tiny_checkpoints, tmp_path):
+    out = tmp_path / "val.csv"
+    args = [str(tiny_checkpoints["multitask"]), "--split", "val", "--output", str(out)]
+    args += ["data=driving", "data.num_train=64", "data.num_val=40", "data.image_size=16", "data.tasks=[car]"]
+    proc = run_cli(args, tmp_path, module="mtlkit.predict")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "wrote 40 rows" in proc.stdout
+    rows = _rows(out)
+    assert len(rows) == 40
+    # the data hold only `car`: the other tasks still get probabilities, their labels stay empty
+    assert all(r["label_car"] in ("0", "1") for r in rows) and all(r["label_pedestrian"] == "" for r in rows)
+    assert all(0 <= float(r["prob_stop_sign"]) <= 1 for r in rows)
+
+
+def test_predict_rejects_bad_arguments_with_a_clear_message(tiny_checkpoints, tmp_path, capsys):
+    assert main([str(tmp_path / "missing.ckpt")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    assert main([str(tiny_checkpoints["multitask"]), "model.width=3"]) == 2
+    assert "only takes data overrides" in capsys.readouterr().err
+    assert main([str(tiny_checkpoints["multitask"]), "data.widht=3"]) == 2
+    assert "widht" in capsys.readouterr().err
+
+
+def test_saved_data_config_is_used_with_this_machines_cache(tiny_checkpoints, monkeypatch, tmp_path):
+    ckpt, _ = load_checkpoint(tiny_checkpoints["multitask"])
+    monkeypatch.setenv("MTLKIT_CACHE_DIR", str(tmp_path / "cache"))
+    cfg = data_config(ckpt["mtlkit"]["config"]["data"], ["data.num_test=7"])
+    saved = OmegaConf.create(ckpt["mtlkit"]["config"]["data"])
+    assert cfg.num_test == 7 and cfg.num_train == saved.num_train == 256
+    assert cfg.cache_dir == str(tmp_path / "cache")
