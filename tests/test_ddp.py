@@ -91,3 +91,35 @@ def test_sigterm_stops_every_process_at_one_step_and_the_resumed_run_ends_the_sa
     expected = results(run_dirs(ddp_sweep)[0])["metrics"]
     for split in ("val", "test"):
         assert results(run_dir)["metrics"][split]["macro"] == pytest.approx(expected[split]["macro"], abs=1e-6)
+
+
+# Transfer pre-trains on a tiny source with an MLP too, so that both stages run under DDP.
+TRANSFER = [
+    "approach=transfer",
+    "finetune=last_k",
+    "source.num_train=128",
+    "source.num_val=64",
+    "source.num_test=64",
+    "source.image_size=16",
+    "source.grid=2",
+    "transfer.pretrain.max_epochs=1",
+]
+
+
+@pytest.mark.parametrize("approach", [["approach=separate"], TRANSFER], ids=["separate", "transfer"])
+def test_separate_and_transfer_under_ddp_equal_one_process(tmp_path, approach):
+    """Each separate network keeps its own (global) divisor under DDP; transfer's two fits both run sharded."""
+    one_dir, ddp_dir = tmp_path / "one", tmp_path / "ddp"
+    one = train([*EQUIVALENCE, *approach, "logger=csv", "data.batch_size=64"], one_dir)
+    assert one.returncode == 0, one.stderr[-3000:]
+    ddp = train([*EQUIVALENCE, *approach, "logger=csv", "trainer=ddp_cpu", "data.batch_size=32"], ddp_dir, timeout=400)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    a, b = results(run_dirs(one_dir)[0]), results(run_dirs(ddp_dir)[0])
+    assert a["approach"] == b["approach"] == approach[0].split("=")[1]
+    assert b["environment"]["devices"] == 2
+    for split in ("val", "test"):
+        for task, row in a["metrics"][split]["per_task"].items():
+            other = b["metrics"][split]["per_task"][task]
+            assert other["n_labelled"] == row["n_labelled"]
+            for metric in ("auroc", "ap"):
+                assert other[metric] == pytest.approx(row[metric], abs=1e-3), (split, task, metric)

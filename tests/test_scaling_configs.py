@@ -42,11 +42,18 @@ def test_trainer_configs_compose(tmp_path, overrides, expected):
         (["trainer=ddp_cpu", "trainer.sync_batchnorm=true"], "SyncBatchNorm does not run on CPU"),
         (["trainer=ddp_cpu", "trainer.strategy=ddp_spawn"], "use trainer.strategy=ddp"),
         (["trainer.use_distributed_sampler=true"], "set it to false"),
+        (["trainer=ddp_cpu", "approach=transfer", "finetune=gradual"], "under DDP use finetune=lp_ft"),
+        (["trainer=ddp", "trainer.devices=4", "approach=transfer", "finetune=gradual"], "finetune=gradual"),
     ],
 )
 def test_unworkable_distributed_setups_fail_before_anything_starts(tmp_path, overrides, message):
+    """(``finetune=gradual`` on one process is fine: see the next test.)"""
     with pytest.raises(ConfigError, match=message):
         check_distributed_launch(compose_config(overrides, tmp_path))
+
+
+def test_gradual_on_one_process_is_allowed(tmp_path):
+    check_distributed_launch(compose_config(["approach=transfer", "finetune=gradual"], tmp_path))
 
 
 def test_slurm_launcher_takes_nodes_and_gpus_from_the_trainer(tmp_path):

@@ -44,6 +44,17 @@ def relaunches_command(trainer_cfg: DictConfig) -> bool:
     return strategy.lower() in _RELAUNCHING and _process_count(trainer_cfg) > 1
 
 
+def is_multi_process(trainer_cfg: DictConfig) -> bool:
+    """Whether the trainer config starts several processes (devices x nodes > 1, or a ddp strategy)."""
+    devices = trainer_cfg.get("devices", 1)
+    nodes = int(trainer_cfg.get("num_nodes", 1) or 1)
+    many_devices = (isinstance(devices, int) and devices > 1) or (
+        isinstance(devices, (list, tuple, ListConfig)) and len(devices) > 1
+    )
+    strategy = str(trainer_cfg.get("strategy", "auto"))
+    return nodes > 1 or many_devices or (strategy.startswith("ddp") and devices not in (1, "1"))
+
+
 def check_distributed_launch(cfg: DictConfig) -> None:
     """Fail with the fix when the trainer configuration cannot run as set up here."""
     trainer_cfg = cfg.trainer
@@ -59,6 +70,13 @@ def check_distributed_launch(cfg: DictConfig) -> None:
             "themselves (mtlkit.data.sampling) and Lightning's sampler would replace that; set it to false"
         )
     strategy = trainer_cfg.get("strategy", "auto")
+    finetune = cfg.get("finetune") or {}
+    if finetune.get("strategy") == "gradual" and is_multi_process(trainer_cfg):
+        raise ConfigError(
+            "finetune=gradual unfreezes the backbone in the middle of one fit, and DDP only synchronises the "
+            "parameters that were trainable when it started, so the processes would drift apart: under DDP use "
+            "finetune=lp_ft (probe, then a second fit of everything), full, or last_k"
+        )
     if isinstance(strategy, str) and ("spawn" in strategy or "fork" in strategy or "notebook" in strategy):
         raise ConfigError(
             f"trainer.strategy={strategy} trains in child processes whose evaluation results do not come back to "
