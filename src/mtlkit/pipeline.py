@@ -141,6 +141,10 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     if name not in registry:
         raise ConfigError(f"unknown approach {name!r}; choose one of {sorted(registry)}")
     note_unused_settings(cfg)
+    if name == "transfer":
+        from mtlkit.approaches.transfer import check_no_resume
+
+        check_no_resume(cfg)  # before ckpt_path is resolved, so the message names the alternative
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     prepare_launch(cfg)
     t0 = time.perf_counter()

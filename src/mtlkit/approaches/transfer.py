@@ -120,13 +120,18 @@ def build_finetune_module(
     return module, origin
 
 
-def run_transfer(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
-    """Pre-train (or load a checkpoint), then fine-tune fresh heads on ``dm`` with the ``finetune`` strategy."""
-    if cfg.get("ckpt_path"):
+def check_no_resume(cfg: DictConfig) -> None:
+    """``ckpt_path`` (resuming one fit) does not apply to the two stages of a transfer run: say what does."""
+    if cfg.get("ckpt_path") not in (None, "last"):
         raise ConfigError(
             "ckpt_path resumes a single-stage run; approach=transfer has two stages. To skip pre-training, "
             "give its checkpoint as transfer.checkpoint=PATH"
         )
+
+
+def run_transfer(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
+    """Pre-train (or load a checkpoint), then fine-tune fresh heads on ``dm`` with the ``finetune`` strategy."""
+    check_no_resume(cfg)
     settings = finetune_settings(cfg)
     fast = bool(cfg.trainer.get("fast_dev_run"))
     phases = plan(settings, None if fast else cfg.trainer.get("max_epochs"))  # fail before any training

@@ -241,6 +241,11 @@ class MultiLabelDataModule(pl.LightningDataModule):
         return {"train_position": position} if position is not None else {}
 
     def load_state_dict(self, state_dict: dict) -> None:
+        # Only a fit that continues from a checkpoint resumes mid-epoch. validate/test of a checkpoint also
+        # restore this state; taking it then would make the next fit of this data module skip batches.
+        trainer = self.trainer
+        if trainer is not None and trainer.state.fn != "fit":
+            return
         self._resume_position = state_dict.get("train_position")
 
     def train_dataloader(self) -> DataLoader:

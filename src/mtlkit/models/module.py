@@ -106,9 +106,12 @@ class MultiTaskModule(pl.LightningModule):
     def _eval_epoch_end(self, split: str) -> None:
         # Both metrics gather their states from every process, so every process logs the same values.
         res = self.metrics[split].compute()
-        self.metrics[split].reset()
         loss = self.eval_loss[split].compute()
-        self.eval_loss[split].reset()
+        # Fresh states must be normal tensors: made under Lightning's inference mode they could not be updated
+        # by a later fit of the same module (finetune=lp_ft fits twice).
+        with torch.inference_mode(False):
+            self.metrics[split].reset()
+            self.eval_loss[split].reset()
         self.results[split] = res
         if self.trainer.sanity_checking:
             return
