@@ -180,6 +180,17 @@ def test_the_sweeps_are_those_of_the_plan():
         assert list(b.data.tasks or ROAD) == ROAD and b.data.num_classes == 4
 
 
+def test_c1_sweeps_missing_rate_by_loss_by_seed():
+    jobs = _jobs("c1_partial_labels")
+    assert len(jobs) == 5 * 2 * 3
+    assert sorted({j["data.missing_rate"] for j in jobs}) == [0, 0.25, 0.5, 0.75, 0.9]
+    assert {j["loss.unknown"] for j in jobs} == {"ignore", "negative"}
+    cfg = _compose(["experiment=c1_partial_labels", "seed=2"])
+    assert cfg.data.seed == 2 and cfg.data.num_train == 5000 and cfg.trainer.max_epochs == 6
+    assert cfg.data.hide_splits == ["train"]  # val and test keep every label
+    assert "csv" in cfg.logger and cfg.callbacks.rich_progress_bar is None
+
+
 def test_c4_keeps_1000_focus_labels_and_c4_other_labels_labels_of_every_other_task():
     for job in _jobs("c4_many_tasks"):
         cfg = _job_cfg("c4_many_tasks", job)
