@@ -12,6 +12,7 @@
 #   bash scripts/run_experiments.sh                    # every experiment present
 #   bash scripts/run_experiments.sh c1_partial_labels  # only these
 #   REPORT_ONLY=1 bash scripts/run_experiments.sh      # re-make the reports from the latest sweep of each
+#   DRY_RUN=1 bash scripts/run_experiments.sh          # print every command (parts in order, reports), run none
 #
 # Environment: PYTHON (default: python), MTLKIT_LOG_DIR (sweeps go to $MTLKIT_LOG_DIR/experiments/<name>/<date>,
 # default outputs), DOCS_DIR (default docs/experiments), EXTRA (more overrides for every job, e.g. trainer=gpu).
@@ -37,26 +38,40 @@ ALL=(
   c8_unrelated_source
 )
 
-# How each experiment is reported (docs/experiments_plan.md says why).
+# How each experiment is reported (docs/experiments_plan.md says why). Every job records `experiment=<its part>`,
+# so experiments in several parts ignore that key when matching a configuration with its baseline, and the keys
+# that the baseline part holds with another value (e.g. the default source of a from-scratch run).
 report_args() {
   case "$1" in
     c1_partial_labels) echo "--baseline loss.unknown=ignore --metric auroc" ;;
     c2_mtl_vs_separate | c3_capacity) echo "--baseline approach=separate" ;;
     c4_many_tasks)
-      echo "--baseline approach=separate --ignore data.tasks c4_other_labels data.missing_rate" \
+      echo "--baseline approach=separate --ignore experiment data.tasks c4_other_labels data.missing_rate" \
         "--tasks obj095 obj096 obj097 obj098 obj099"
       ;;
-    c5_transfer_data_size | c6_reversed_sizes | c7_finetune_strategies | c8_unrelated_source) echo "--baseline approach=multitask" ;;
+    c5_transfer_data_size) echo "--baseline approach=multitask --ignore experiment" ;;
+    c6_reversed_sizes) echo "--baseline approach=multitask --ignore experiment source.num_train" ;;
+    c7_finetune_strategies) echo "--baseline approach=multitask --ignore experiment finetune.k" ;;
+    c8_unrelated_source) echo "--baseline approach=multitask --ignore experiment data@source" ;;
     *) echo "" ;;
   esac
+}
+
+# DRY_RUN=1: print a command instead of running it.
+run() {
+  if [ -n "${DRY_RUN:-}" ]; then
+    echo "+ $*"
+  else
+    "$@"
+  fi
 }
 
 names=("$@")
 [ ${#names[@]} -eq 0 ] && names=("${ALL[@]}")
 
-mkdir -p "$DOCS"
 timings="$DOCS/timings.md"
-if [ ! -f "$timings" ]; then
+[ -z "${DRY_RUN:-}" ] && mkdir -p "$DOCS"
+if [ -z "${DRY_RUN:-}" ] && [ ! -f "$timings" ]; then
   printf '# Wall time of each experiment sweep\n\n| date | experiment | jobs | wall (s) | machine |\n|---|---|---:|---:|---|\n' >"$timings"
 fi
 machine="$(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | cut -d: -f2 | xargs), $(uname -m)"
@@ -75,7 +90,7 @@ for name in "${names[@]}"; do
   fi
   # pretraining parts first, then the others, each in name order
   mapfile -t parts < <(printf '%s\n' "${parts[@]}" | grep pretrain | sort; printf '%s\n' "${parts[@]}" | grep -v pretrain | sort)
-  if [ -n "${REPORT_ONLY:-}" ]; then
+  if [ -n "${REPORT_ONLY:-}" ] && [ -z "${DRY_RUN:-}" ]; then
     root=$(ls -1d "$LOG_ROOT/$name"/*/ 2>/dev/null | sort | tail -n 1)
     root=${root%/}
     if [ -z "$root" ]; then
@@ -89,10 +104,11 @@ for name in "${names[@]}"; do
       echo "== $part: sweep into $root/$part"
       start=$SECONDS
       # shellcheck disable=SC2086
-      "$PY" -m mtlkit.train -m "experiment=$part" "hydra.sweep.dir=$root/$part" $EXTRA || {
+      run "$PY" -m mtlkit.train -m "experiment=$part" "hydra.sweep.dir=$root/$part" $EXTRA || {
         echo "== $part: some job failed or the sweep was interrupted (the report lists failed and missing jobs)"
         status=1
       }
+      [ -n "${DRY_RUN:-}" ] && continue
       wall=$((SECONDS - start))
       jobs=$(find "$root/$part" -name results.json 2>/dev/null | wc -l)
       printf '| %s | %s | %s | %s | %s |\n' "$(date +%F)" "$part" "$jobs" "$wall" "$machine" >>"$timings"
@@ -102,7 +118,7 @@ for name in "${names[@]}"; do
   dirs=()
   for part in "${parts[@]}"; do
     case "$part" in *pretrain*) continue ;; esac
-    [ -d "$root/$part" ] && dirs+=("$root/$part")
+    [ -d "$root/$part" ] || [ -n "${DRY_RUN:-}" ] && dirs+=("$root/$part")
   done
   if [ ${#dirs[@]} -eq 0 ]; then
     echo "== $name: nothing to report under $root"
@@ -110,7 +126,7 @@ for name in "${names[@]}"; do
     continue
   fi
   # shellcheck disable=SC2046
-  "$PY" -m mtlkit.report "${dirs[@]}" --out "$DOCS/$name" --title "$name" $(report_args "$name") || status=1
+  run "$PY" -m mtlkit.report "${dirs[@]}" --out "$DOCS/$name" --title "$name" $(report_args "$name") || status=1
 done
 echo "== done in $((SECONDS - total_start)) s; reports under $DOCS/, wall times in $timings"
 exit $status

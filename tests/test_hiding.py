@@ -62,3 +62,28 @@ def test_bad_rates_are_explained(rate, word):
 def test_unknown_mode_is_named():
     with pytest.raises(ConfigError, match="missing_mode"):
         hide_labels(torch.ones(2, 2, dtype=torch.bool), torch.zeros(2), "sometimes")
+
+
+def test_the_star_key_sets_the_rate_of_every_task_not_named():
+    assert task_rates({"*": 0.99, "car": 0.9}, TASKS).tolist() == pytest.approx([0.99, 0.9, 0.99, 0.99])
+    assert task_rates({"*": 0.3}, TASKS).tolist() == pytest.approx([0.3] * 4)
+    assert task_rates({"car": 0.9}, TASKS).tolist() == pytest.approx([0.0, 0.9, 0.0, 0.0])  # no "*": others 0
+    mask = torch.ones(20000, 4, dtype=torch.bool)
+    out = hide_labels(mask, task_rates({"*": 1.0, "stop_sign": 0.5}, TASKS), "random", torch.Generator().manual_seed(0))
+    hidden = 1 - out.float().mean(0)
+    assert hidden[[0, 1, 3]].tolist() == [1.0, 1.0, 1.0]
+    assert abs(hidden[2].item() - 0.5) < 0.02
+
+
+@pytest.mark.parametrize(
+    "rate, word",
+    [
+        ({"*": 1.5}, "in \\[0, 1\\]"),
+        ({"*": None}, "missing_rate\\['\\*'\\] must be a number"),
+        ({"car": "a lot"}, "missing_rate\\['car'\\] must be a number"),
+        ({"bus": 0.5, "*": 0.1}, "unknown task.*'\\*' sets the rate of every task not named"),
+    ],
+)
+def test_bad_star_rates_are_explained(rate, word):
+    with pytest.raises(ConfigError, match=word):
+        task_rates(rate, TASKS)

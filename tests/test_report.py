@@ -126,6 +126,20 @@ def test_failed_and_missing_runs_are_listed(tmp_path, capsys):
     assert main([str(sweep), "--out", str(out), "--strict"]) == 1
 
 
+def test_a_configuration_whose_runs_all_failed_is_reported_beside_its_baseline(tmp_path, capsys):
+    """E.g. every transfer job of an experiment failed (its pre-training part did not run), the baseline did not."""
+    for seed in range(2):
+        write_run(tmp_path / f"scratch{seed}", {"approach": "multitask", "seed": seed}, {"a": {"auroc": 0.7}})
+        failed = {"approach": "transfer", "seed": seed}
+        write_run(tmp_path / f"tr{seed}", failed, {"a": {"auroc": 0.0}}, status="failed", error="no checkpoint")
+    out = tmp_path / "out"
+    assert main([str(tmp_path), "--out", str(out), "--no-plots", "--baseline", "approach=multitask"]) == 0
+    md = (out / "report.md").read_text()
+    assert "## Failed runs (2)" in md and "no checkpoint" in md
+    transfer = _row(_read_csv(out / "summary.csv"), approach="transfer")
+    assert transfer["n_ok"] == "0" and transfer["n_failed"] == "2"
+
+
 def test_a_folder_where_every_run_failed_is_reported_and_exits_1(tmp_path, capsys):
     write_run(tmp_path / "r0", {"seed": 0}, None)
     assert main([str(tmp_path), "--out", str(tmp_path / "out"), "--no-plots"]) == 1

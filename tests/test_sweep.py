@@ -36,3 +36,14 @@ def test_summary_lists_every_job_in_order_with_the_overrides_that_vary(tmp_path,
     assert "Multirun summary" in out and "n/a" in out and "0.900" in out and "400" in out
     saved = list(csv.DictReader((tmp_path / "summary.csv").open()))
     assert len(saved) == 4 and saved[0]["test auroc"] == "0.9" and saved[3]["params"] == "400"
+
+
+def test_summary_finds_jobs_in_named_sub_folders(tmp_path):
+    """hydra.sweep.subdir=seed_${seed} (the experiments' pre-training parts): the jobs are still listed."""
+    _job(tmp_path, "seed_1", ["seed=1"], 0.7)
+    _job(tmp_path, "seed_0", ["seed=0"], 0.6)
+    (tmp_path / "seed_2" / ".hydra").mkdir(parents=True)  # a job that started and wrote nothing else
+    (tmp_path / "report").mkdir()  # not a job: mtlkit-report's output folder
+    rows = print_summary(tmp_path)
+    assert [r["job"] for r in rows] == ["seed_0", "seed_1", "seed_2"]
+    assert rows[0]["overrides"] == "seed=0" and rows[2]["overrides"].startswith("no results.json")

@@ -28,9 +28,19 @@ def _macro(res: dict[str, Any], split: str, metric: str) -> float | None:
     return ((res.get("metrics") or {}).get(split) or {}).get("macro", {}).get(metric)
 
 
+def _is_job_folder(path: Path) -> bool:
+    """A job's folder: numbered (Hydra's default ``hydra.sweep.subdir``), or named by another ``subdir`` (e.g.
+    ``seed_${seed}``) and holding what a job writes (``.hydra/`` or results.json)."""
+    return path.is_dir() and (path.name.isdigit() or (path / ".hydra").is_dir() or (path / RESULTS_FILE).is_file())
+
+
+def _job_order(path: Path) -> tuple[int, int, str]:
+    return (0, int(path.name), "") if path.name.isdigit() else (1, 0, path.name)
+
+
 def summary_rows(sweep_dir: Path) -> list[dict[str, Any]]:
-    """One row per job folder of ``sweep_dir`` (numbered sub-folders), in job order."""
-    jobs = sorted((p for p in sweep_dir.iterdir() if p.is_dir() and p.name.isdigit()), key=lambda p: int(p.name))
+    """One row per job folder of ``sweep_dir`` (numbered sub-folders in job order, then named ones by name)."""
+    jobs = sorted((p for p in sweep_dir.iterdir() if _is_job_folder(p)), key=_job_order)
     results = {}
     for job in jobs:
         file = job / RESULTS_FILE

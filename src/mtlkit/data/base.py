@@ -101,7 +101,7 @@ class MultiLabelDataModule(pl.LightningDataModule):
     Args:
         tasks: keep only these tasks (by name, in this order); ``None`` keeps all.
         missing_rate: fraction of labels hidden in ``hide_splits``: one float, a list (one per task) or a
-            ``{task: rate}`` mapping.
+            ``{task: rate}`` mapping (key ``"*"``: the rate of every task not named; default 0).
         missing_mode: ``random`` (independent entries) or ``annotator`` (each example labelled for a random
             subset of tasks).
         hide_splits: splits whose labels are hidden; val and test stay complete by default.

@@ -9,15 +9,30 @@ import torch
 from mtlkit.errors import ConfigError
 
 MODES = ("random", "annotator")
+DEFAULT_KEY = "*"  # in the {task: rate} form: the rate of every task not named
+
+
+def _number(value: object, where: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"missing_rate{where} must be a number in [0, 1], got {value!r}")
+    return float(value)
 
 
 def task_rates(rate: float | Sequence[float] | Mapping[str, float], tasks: Sequence[str]) -> torch.Tensor:
-    """Per-task hiding rates from one rate, a list (one per task) or a ``{task: rate}`` dict (others 0)."""
+    """Per-task hiding rates from one rate, a list (one per task) or a ``{task: rate}`` dict.
+
+    In the dict form, tasks not named get the rate of the key ``"*"``, or 0 without it:
+    ``{"*": 0.99, "car": 0.9}`` hides 90% of the car labels and 99% of every other task's.
+    """
     if isinstance(rate, Mapping):
-        unknown = sorted(set(rate) - set(tasks))
+        unknown = sorted(set(rate) - set(tasks) - {DEFAULT_KEY})
         if unknown:
-            raise ConfigError(f"missing_rate names unknown task(s) {unknown}; known tasks: {list(tasks)}")
-        rates = torch.tensor([float(rate.get(t, 0.0)) for t in tasks])
+            raise ConfigError(
+                f"missing_rate names unknown task(s) {unknown}; known tasks: {list(tasks)} "
+                f"(the key {DEFAULT_KEY!r} sets the rate of every task not named)"
+            )
+        default = _number(rate.get(DEFAULT_KEY, 0.0), f"[{DEFAULT_KEY!r}]")
+        rates = torch.tensor([_number(rate[t], f"[{t!r}]") if t in rate else default for t in tasks])
     elif isinstance(rate, (int, float)):
         rates = torch.full((len(tasks),), float(rate))
     else:

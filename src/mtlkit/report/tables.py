@@ -155,10 +155,12 @@ def delta_table(report: Report) -> tuple[list[str], list[list[str]]]:
             rows.append([row.group.label, f"none: {row.why_no_baseline}", *["n/a" for _ in METRICS], ""])
             continue
         first = next((d for d in row.deltas.values() if d is not None), None)
-        tasks = f"{len(first.tasks)}" + (f" ({len(first.skipped)} skipped)" if first and first.skipped else "")
+        tasks = "0"  # e.g. every run of the configuration failed
+        if first is not None:
+            tasks = f"{len(first.tasks)}" + (f" ({len(first.skipped)} skipped)" if first.skipped else "")
         cells = [delta_cell(row.deltas[m]) for m in METRICS]
         base = "itself" if row.baseline is row.group else row.baseline.label
-        rows.append([row.group.label, base, *cells, tasks if first else "0"])
+        rows.append([row.group.label, base, *cells, tasks])
     return headers, rows
 
 
