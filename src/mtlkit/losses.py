@@ -16,12 +16,6 @@ NORMALIZATIONS = ("examples", "labels")
 UNKNOWN_POLICIES = ("ignore", "negative")
 
 
-def masked_bce_sum(logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """Sum of the logistic loss over labelled entries; masked entries contribute nothing, not even NaN."""
-    per_entry = F.binary_cross_entropy_with_logits(logits, torch.where(mask, y, 0.0), reduction="none")
-    return torch.where(mask, per_entry, 0.0).sum()
-
-
 def _check_options(normalization: str, unknown: str) -> None:
     if normalization not in NORMALIZATIONS:
         raise ConfigError(f"unknown loss normalization {normalization!r}; choose one of {list(NORMALIZATIONS)}")
@@ -41,13 +35,9 @@ def masked_bce_terms(
     The divisor is m (``examples``) or the number of counted entries (``labels``), unclamped; it is a float
     tensor on the logits' device, so that it can be summed across processes (:mod:`mtlkit.distributed`).
     """
-    _check_options(normalization, unknown)
-    if unknown == "negative":
-        y = torch.where(mask, y, 0.0)
-        mask = torch.ones_like(mask)
-    total = masked_bce_sum(logits, y, mask)
-    count = logits.shape[0] if normalization == "examples" else mask.sum()
-    return total, torch.as_tensor(count, dtype=torch.float32, device=logits.device)
+    sums, divisors = masked_bce_terms_per_task(logits, y, mask, normalization, unknown)
+    count = divisors[0] if normalization == "examples" else divisors.sum()
+    return sums.sum(), count
 
 
 def masked_bce(
