@@ -52,7 +52,7 @@ class LastCheckpoint(Checkpoint):
     def _save(self, trainer: pl.Trainer) -> bool:
         if trainer.fast_dev_run or trainer.sanity_checking or self._saved_step == trainer.global_step:
             return False
-        trainer.save_checkpoint(self.path)
+        trainer.save_checkpoint(self.path, weights_only=False)  # full state: resumable
         self._saved_step = trainer.global_step
         return True
 
