@@ -157,3 +157,17 @@ def test_bad_strategy_settings_fail_with_the_fix(settings, match):
 def test_k_larger_than_the_backbone_names_its_depth():
     with pytest.raises(ConfigError, match="3 blocks"):
         set_trainable(_module("cnn").backbone, 4)
+
+
+@pytest.mark.parametrize(
+    "settings, key",
+    [
+        ({"strategy": "gradual", "unfreeze_epoch": 0}, "unfreeze_epoch=0"),
+        ({"strategy": "gradual", "unfreeze_epoch": 3}, "unfreeze_epoch=3"),
+        ({"strategy": "lp_ft", "probe_epochs": 3}, "probe_epochs=3"),
+    ],
+)
+def test_phase_epochs_outside_the_run_name_the_key_and_the_fix(settings, key):
+    with pytest.raises(ConfigError, match=rf"finetune\.{key} must be in \[1, trainer\.max_epochs=3\).*raise trainer"):
+        plan(settings, 3)
+    assert plan({**settings, key.split("=")[0]: 1}, 3)  # inside the run: a valid plan

@@ -81,6 +81,17 @@ def set_trainable(backbone: nn.Module, trainable_blocks: int | None) -> None:
         module.train()
 
 
+def _epoch_before_end(finetune: Mapping[str, Any], key: str, max_epochs: int | None, why: str) -> int:
+    """``finetune[key]`` as an epoch in ``[1, max_epochs)``, or a ConfigError that says how to fix it."""
+    epoch = int(finetune.get(key, 1))
+    if epoch < 1 or (max_epochs is not None and epoch >= max_epochs):
+        raise ConfigError(
+            f"finetune.{key}={epoch} must be in [1, trainer.max_epochs={max_epochs});{why} "
+            "lower it or raise trainer.max_epochs"
+        )
+    return epoch
+
+
 def plan(finetune: Mapping[str, Any], max_epochs: int | None) -> list[Phase]:
     """The phases of the strategy ``finetune.strategy`` within ``max_epochs`` (None: not checked)."""
     strategy = finetune.get("strategy")
@@ -94,20 +105,10 @@ def plan(finetune: Mapping[str, Any], max_epochs: int | None) -> list[Phase]:
     if strategy == "full":
         return [Phase("finetune", None)]
     if strategy == "gradual":
-        epoch = int(finetune.get("unfreeze_epoch", 1))
-        if epoch < 1 or (max_epochs is not None and epoch >= max_epochs):
-            raise ConfigError(
-                f"finetune.unfreeze_epoch={epoch} must be in [1, trainer.max_epochs={max_epochs}); "
-                "lower it or raise trainer.max_epochs"
-            )
+        epoch = _epoch_before_end(finetune, "unfreeze_epoch", max_epochs, "")
         return [Phase("head", 0, 0), Phase("backbone", None, epoch)]
     if strategy == "lp_ft":
-        probe = int(finetune.get("probe_epochs", 1))
-        if probe < 1 or (max_epochs is not None and probe >= max_epochs):
-            raise ConfigError(
-                f"finetune.probe_epochs={probe} must be in [1, trainer.max_epochs={max_epochs}); the rest of the "
-                "epochs fine-tune everything: lower it or raise trainer.max_epochs"
-            )
+        probe = _epoch_before_end(finetune, "probe_epochs", max_epochs, " the rest of the epochs fine-tune everything:")
         rest = None if max_epochs is None else max_epochs - probe
         return [Phase("probe", 0, 0, fit=0, epochs=probe), Phase("finetune", None, 0, fit=1, epochs=rest)]
     raise ConfigError(f"unknown finetune.strategy {strategy!r}; choose one of {list(STRATEGIES)}")

@@ -66,17 +66,14 @@ def module_options(cfg: DictConfig, dm: MultiLabelDataModule, **meta: Any) -> di
     )
 
 
-def build_callbacks(cfg: DictConfig | None) -> list[Callback]:
-    return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
-
-
-def build_loggers(cfg: DictConfig | None) -> list[Logger]:
+def instantiate_group(cfg: DictConfig | None) -> list[Any]:
+    """One object per entry of a group of named configs (callbacks, loggers); null entries are switched off."""
     return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
 
 
 def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback] | None = None, **overrides: Any) -> pl.Trainer:
-    callbacks = build_callbacks(cfg.get("callbacks")) + list(extra_callbacks or [])
-    loggers = build_loggers(cfg.get("logger"))
+    callbacks: list[Callback] = instantiate_group(cfg.get("callbacks")) + list(extra_callbacks or [])
+    loggers: list[Logger] = instantiate_group(cfg.get("logger"))
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **overrides)
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))
