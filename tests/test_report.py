@@ -165,6 +165,42 @@ def test_plots_are_valid_pngs(tmp_path):
     assert "![auroc_vs_model.width](plots/auroc_vs_model.width.png)" in (out / "report.md").read_text()
 
 
+def test_a_baseline_the_x_key_does_not_apply_to_is_drawn_as_a_reference_line(tmp_path):
+    """Runs from scratch hold the default source size; with that key ignored they are a horizontal line in the
+    plots, not a point at a source size they never used."""
+    from mtlkit.report.plots import _series, is_reference_series
+
+    for seed in range(3):
+        write_run(
+            tmp_path / f"scratch{seed}",
+            {"approach": "multitask", "source.num_train": 40000, "seed": seed},
+            {"a": {"auroc": 0.9}},
+        )
+        for size, auroc in ((100, 0.8), (1000, 0.85)):
+            write_run(
+                tmp_path / f"t{size}_{seed}",
+                {"approach": "transfer", "source.num_train": size, "seed": seed},
+                {"a": {"auroc": auroc}},
+            )
+    spec = BaselineSpec.parse("approach=multitask", ["source.num_train"])
+    report = build_report([tmp_path], Options(baseline=spec))
+    kinds = {
+        label: is_reference_series(report, "source.num_train", rows)
+        for label, rows in _series(report, "source.num_train").items()
+    }
+    assert kinds == {"approach=multitask": True, "approach=transfer": False}
+    # Without --ignore the scratch runs are not the baseline of any transfer run: no reference line.
+    plain = build_report([tmp_path], Options(baseline=BaselineSpec.parse("approach=multitask")))
+    assert not any(
+        is_reference_series(plain, "source.num_train", rows) for rows in _series(plain, "source.num_train").values()
+    )
+    out = tmp_path / "out"
+    args = [str(tmp_path), "--out", str(out), "--baseline", "approach=multitask", "--ignore", "source.num_train"]
+    assert main(args) == 0
+    assert is_png(out / "plots" / "auroc_vs_source.num_train.png")
+    assert is_png(out / "plots" / "delta_m_auroc_vs_source.num_train.png")
+
+
 def test_bar_plots_when_no_numeric_parameter_is_swept(tmp_path):
     out = tmp_path / "out"
     assert main([str(_approach_sweep(tmp_path / "sweep")), "--out", str(out), "--metric", "ap"]) == 0

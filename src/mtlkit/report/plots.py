@@ -61,7 +61,17 @@ def _log_x(values: Sequence[float]) -> bool:
     return len(pos) == len(values) and max(pos) / min(pos) >= 8
 
 
-def _errorbar(ax, xs: list[float], stats: list[Stat], label: str) -> None:
+def _log_x_axis(ax, xs: Sequence[float]) -> None:
+    """A log x axis when the swept values span a factor 8 or more, ticked at those values in plain numbers."""
+    if not _log_x(list(xs)):
+        return
+    ticks = sorted(set(xs))
+    ax.set_xscale("log")
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.minorticks_off()
+
+
+def _errorbar(ax, xs: list[float], stats: list[Stat], label: str, color: str) -> None:
     pts = [(x, s) for x, s in zip(xs, stats) if s.n > 0]
     if not pts:
         return
@@ -72,15 +82,35 @@ def _errorbar(ax, xs: list[float], stats: list[Stat], label: str) -> None:
         marker="o",
         capsize=3,
         label=label,
+        color=color,
     )
+
+
+def is_reference_series(report: Report, x: str, rows: list[Row]) -> bool:
+    """A baseline series that ``x`` does not apply to (``x`` is an --ignore key, e.g. the source size of a run from
+    scratch): drawn as a horizontal line, not as a point at its meaningless value of ``x``."""
+    spec = report.options.baseline
+    return (
+        x in spec.ignore
+        and len({r.group.value(x) for r in rows}) == 1
+        and all(is_baseline(r.group, spec) for r in rows)
+    )
+
+
+def _reference_line(ax, stat: Stat, label: str, color: str) -> None:
+    """A horizontal line at ``stat.mean`` with a ±1 std band."""
+    if stat.n == 0:
+        return
+    ax.axhline(stat.mean, color=color, linestyle=":", label=f"{label} (reference)")
+    if not math.isnan(stat.std):
+        ax.axhspan(stat.mean - stat.std, stat.mean + stat.std, color=color, alpha=0.12, linewidth=0)
 
 
 def _finish(fig, ax, x: str, xs: Sequence[float], ylabel: str, title: str, path: Path) -> Path:
     ax.set_xlabel(x)
     ax.set_ylabel(ylabel)
     ax.set_title(title, fontsize=10)
-    if _log_x(list(xs)):
-        ax.set_xscale("log")
+    _log_x_axis(ax, xs)
     ax.grid(alpha=0.3)
     if ax.get_legend_handles_labels()[0]:
         ax.legend(fontsize=8)
@@ -95,10 +125,13 @@ def plot_metric_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path:
     split = report.options.split
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     xs_all: list[float] = []
-    for label, rows in _series(report, x).items():
+    for i, (label, rows) in enumerate(_series(report, x).items()):
+        if is_reference_series(report, x, rows):
+            _reference_line(ax, rows[0].group.stat(split, metric), label, f"C{i}")
+            continue
         xs = [r.group.value(x) for r in rows]
         xs_all += xs
-        _errorbar(ax, xs, [r.group.stat(split, metric) for r in rows], label)
+        _errorbar(ax, xs, [r.group.stat(split, metric) for r in rows], label, f"C{i}")
     title = f"{metric} ({split}, macro over tasks) vs {x}\nerror bars: ±1 std over seeds"
     path = _finish(fig, ax, x, xs_all, f"{metric} (macro)", title, out_dir / f"{_slug(metric)}_vs_{_slug(x)}.png")
     plt.close(fig)
@@ -115,12 +148,17 @@ def plot_delta_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path | 
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4.2))
     xs_all: list[float] = []
-    for label, members in _series(report, x).items():
+    for i, (label, members) in enumerate(_series(report, x).items()):
         members = [r for r in members if r.deltas[metric] is not None]
+        if not members:
+            continue
+        stats = [Stat(r.deltas[metric].value, r.deltas[metric].std, r.deltas[metric].n) for r in members]
+        if is_reference_series(report, x, members):
+            _reference_line(ax, stats[0], label, f"C{i}")
+            continue
         xs = [r.group.value(x) for r in members]
         xs_all += xs
-        stats = [Stat(r.deltas[metric].value, r.deltas[metric].std, r.deltas[metric].n) for r in members]
-        _errorbar(ax, xs, stats, label)
+        _errorbar(ax, xs, stats, label, f"C{i}")
     ax.axhline(0.0, color="grey", linestyle="--", linewidth=1)
     title = f"Δm {metric} (%, {report.options.split}) vs {x}\nagainst {spec.text}; error bars: ±1 std over seeds"
     path = out_dir / f"delta_m_{_slug(metric)}_vs_{_slug(x)}.png"
@@ -140,18 +178,23 @@ def plot_per_task_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path
     nrows = math.ceil(len(tasks) / cols)
     fig, axes = plt.subplots(nrows, cols, figsize=(3.4 * cols, 2.8 * nrows), squeeze=False, sharex=True)
     series = _series(report, x)
-    xs_all = [r.group.value(x) for rows in series.values() for r in rows]
+    references = {label for label, rows in series.items() if is_reference_series(report, x, rows)}
+    xs_all = [r.group.value(x) for label, rows in series.items() if label not in references for r in rows]
     for i, (ax, task) in enumerate(zip(axes.flat, tasks)):
-        for label, rows in series.items():
+        for j, (label, rows) in enumerate(series.items()):
             rows = [r for r in rows if task in r.group.tasks]
-            _errorbar(ax, [r.group.value(x) for r in rows], [r.group.stat(split, metric, task) for r in rows], label)
+            if label in references:
+                if rows:
+                    _reference_line(ax, rows[0].group.stat(split, metric, task), label, f"C{j}")
+                continue
+            stats = [r.group.stat(split, metric, task) for r in rows]
+            _errorbar(ax, [r.group.value(x) for r in rows], stats, label, f"C{j}")
         ax.set_title(task, fontsize=9)
         ax.grid(alpha=0.3)
         if i + cols >= len(tasks):  # bottom panel of its column
             ax.set_xlabel(x, fontsize=8)
             ax.tick_params(labelbottom=True)
-        if _log_x(xs_all):
-            ax.set_xscale("log")
+        _log_x_axis(ax, xs_all)
     for ax in list(axes.flat)[len(tasks) :]:
         ax.set_visible(False)
     handles, labels = axes.flat[0].get_legend_handles_labels()
