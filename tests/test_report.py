@@ -201,6 +201,36 @@ def test_a_baseline_the_x_key_does_not_apply_to_is_drawn_as_a_reference_line(tmp
     assert is_png(out / "plots" / "delta_m_auroc_vs_source.num_train.png")
 
 
+def test_plot_lines_are_labelled_by_matched_keys_and_by_ignored_keys_only_when_needed(tmp_path):
+    """C8's shape: two transfer sources (an --ignore key) that must stay two lines, and a from-scratch baseline."""
+    from mtlkit.report.plots import _series
+
+    for seed in range(2):
+        for size in (50, 200):
+            write_run(
+                tmp_path / f"s{size}_{seed}",
+                {"approach": "multitask", "data.num_train": size, "seed": seed},
+                {"a": {"auroc": 0.7}},
+                config={"source": {"name": "related"}},
+            )
+            for source, auroc in (("noise", 0.69), ("related", 0.8)):
+                overrides = {"approach": "transfer", "source.name": source, "data.num_train": size, "seed": seed}
+                write_run(tmp_path / f"{source}{size}_{seed}", overrides, {"a": {"auroc": auroc}})
+    spec = BaselineSpec.parse("approach=multitask", ["source.name"])
+    report = build_report([tmp_path], Options(baseline=spec))
+    labels = sorted(_series(report, "data.num_train"))
+    assert labels == [
+        "approach=multitask, source.name=related",
+        "approach=transfer, source.name=noise",
+        "approach=transfer, source.name=related",
+    ]
+    # Lines that the matched keys tell apart drop the ignored keys from their labels.
+    runs = [tmp_path / f"s{size}_{seed}" for size in (50, 200) for seed in range(2)]
+    runs += [tmp_path / f"noise{size}_{seed}" for size in (50, 200) for seed in range(2)]
+    report = build_report(runs, Options(baseline=spec))
+    assert sorted(_series(report, "data.num_train")) == ["approach=multitask", "approach=transfer"]
+
+
 def test_bar_plots_when_no_numeric_parameter_is_swept(tmp_path):
     out = tmp_path / "out"
     assert main([str(_approach_sweep(tmp_path / "sweep")), "--out", str(out), "--metric", "ap"]) == 0

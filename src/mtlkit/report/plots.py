@@ -25,16 +25,21 @@ def _pyplot():
         raise MtlkitError("plots need matplotlib: pip install matplotlib (or pass --no-plots)") from err
 
     matplotlib.use("Agg", force=True)
+    # Labels are run values, which may hold "$" (an unresolved ${...} interpolation); never read them as mathtext.
+    matplotlib.rcParams["text.parse_math"] = False
     import matplotlib.pyplot as plt
 
     return plt
 
 
 def numeric_keys(report: Report) -> list[str]:
-    """Swept keys whose values are all numbers, with at least two distinct values."""
+    """Swept keys whose values are all numbers, with at least two distinct values. Baseline groups are left out for
+    a key that need not match the baseline (--ignore): they are drawn as reference lines."""
+    spec = report.options.baseline
     out = []
     for key in report.keys:
-        values = {g.value(key) for g in report.groups}
+        groups = [g for g in report.groups if not (key in spec.ignore and is_baseline(g, spec))]
+        values = {g.value(key) for g in groups}
         if len(values) >= 2 and all(isinstance(v, float) for v in values):
             out.append(key)
     return out
@@ -44,21 +49,39 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
 
 
+def _short(text: str, limit: int = 40) -> str:
+    """A legend-sized value: long values (a dict of per-task rates, say) cut to ``limit`` characters."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _series(report: Report, x: str) -> dict[str, list[Row]]:
-    """Rows split into lines: one per value of the swept keys other than ``x``."""
+    """Rows split into lines: one per combination of the swept keys other than ``x``. A line is labelled by the keys
+    that must match the baseline; the --ignore keys are added only where those labels would not tell lines apart."""
     others = [k for k in report.keys if k != x]
-    lines: dict[str, list[Row]] = {}
+    lines: dict[tuple, list[Row]] = {}
     for row in report.rows:
-        label = ", ".join(f"{k}={display(row.group.value(k))}" for k in others) or "all runs"
-        lines.setdefault(label, []).append(row)
+        lines.setdefault(tuple(display(row.group.value(k)) for k in others), []).append(row)
     for rows in lines.values():
         rows.sort(key=lambda r: sort_key(r.group.value(x)))
-    return lines
+
+    def labels(keys: list[str]) -> list[str]:
+        return [
+            ", ".join(f"{k}={_short(v)}" for k, v in zip(others, values) if k in keys) or "all runs" for values in lines
+        ]
+
+    matched = [k for k in others if k not in report.options.baseline.ignore]
+    names = labels(matched)
+    if len(set(names)) < len(names):
+        names = labels(others)
+    return dict(zip(names, lines.values()))
 
 
 def _log_x(values: Sequence[float]) -> bool:
+    """Whether the positive swept values span a factor 8 or more (0 may be among them: a symlog axis then)."""
     pos = [v for v in values if v > 0]
-    return len(pos) == len(values) and max(pos) / min(pos) >= 8
+    if len(pos) < 2 or any(v < 0 for v in values):
+        return False
+    return max(pos) / min(pos) >= 8
 
 
 def _log_x_axis(ax, xs: Sequence[float]) -> None:
@@ -66,7 +89,10 @@ def _log_x_axis(ax, xs: Sequence[float]) -> None:
     if not _log_x(list(xs)):
         return
     ticks = sorted(set(xs))
-    ax.set_xscale("log")
+    if ticks[0] == 0:
+        ax.set_xscale("symlog", linthresh=ticks[1])
+    else:
+        ax.set_xscale("log")
     ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
     ax.minorticks_off()
 
