@@ -51,7 +51,7 @@ report_args() {
       ;;
     c5_transfer_data_size) echo "--baseline approach=multitask --ignore experiment" ;;
     c6_reversed_sizes) echo "--baseline approach=multitask --ignore experiment source.num_train" ;;
-    c7_finetune_strategies) echo "--baseline approach=multitask --ignore experiment finetune.k" ;;
+    c7_finetune_strategies) echo "--baseline approach=multitask --ignore experiment finetune.k --x data.num_train" ;;
     c8_unrelated_source) echo "--baseline approach=multitask --ignore experiment data@source" ;;
     *) echo "" ;;
   esac

@@ -69,10 +69,19 @@ def _series(report: Report, x: str) -> dict[str, list[Row]]:
             ", ".join(f"{k}={_short(v)}" for k, v in zip(others, values) if k in keys) or "all runs" for values in lines
         ]
 
-    matched = [k for k in others if k not in report.options.baseline.ignore]
-    names = labels(matched)
-    if len(set(names)) < len(names):
-        names = labels(others)
+    chosen = [k for k in others if k not in report.options.baseline.ignore]
+    spare = [k for k in others if k not in chosen]
+    names = labels(chosen)
+    while len(set(names)) < len(names) and spare:
+        # Add the ignored key that tells the most lines apart (fewest distinct values on a tie).
+        def score(key: str) -> tuple[int, int]:
+            distinct = {values[others.index(key)] for values in lines}
+            return len(set(labels(chosen + [key]))), -len(distinct)
+
+        best = max(spare, key=score)
+        spare.remove(best)
+        chosen.append(best)
+        names = labels(chosen)
     return dict(zip(names, lines.values()))
 
 
