@@ -437,6 +437,24 @@ def test_report_on_a_real_multirun(tmp_path):
     assert sorted(r["status"] for r in runs) == ["failed", "missing", "ok", "ok"]
 
 
+def test_tasks_restricts_the_macro_columns_to_those_tasks(tmp_path):
+    """--tasks a: the summary's macro columns, runs.csv and Δm are about task a alone, and say so."""
+    sweep = _approach_sweep(tmp_path / "sweep")
+    report = build_report([sweep], Options(tasks=("a",)))
+    by_approach = {r.group.value("approach"): r for r in report.rows}
+    assert close(by_approach["multitask"].group.stat("test", "auroc").mean, 0.88)
+    assert close(by_approach["separate"].group.stat("test", "auroc").mean, 0.80)
+    assert close(by_approach["multitask"].deltas["auroc"].value, 10.0)
+    out = tmp_path / "out"
+    assert main([str(sweep), "--out", str(out), "--no-plots", "--tasks", "a"]) == 0
+    assert "## Summary (macro mean over the 1 task chosen with --tasks)" in (out / "report.md").read_text()
+    runs = _read_csv(out / "runs.csv")
+    assert close(float(_row(runs, approach="multitask", seed="0")["auroc_macro"]), 0.88)
+    # Without --tasks the macro is the runs' own (over a and b).
+    plain = {r.group.value("approach"): r for r in build_report([sweep]).rows}
+    assert close(plain["multitask"].group.stat("test", "auroc").mean, (0.88 + 0.55) / 2)
+
+
 def test_where_keeps_the_chosen_runs_and_the_baseline_without_that_key(tmp_path, capsys):
     for seed in range(2):
         write_run(tmp_path / f"sep{seed}", {"approach": "separate", "seed": seed}, {"a": {"auroc": 0.5}})

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -9,7 +11,7 @@ from pathlib import Path
 from mtlkit.errors import ConfigError, DataError
 from mtlkit.metrics import METRICS
 from mtlkit.report.aggregate import SEED_KEYS, Group, group_runs, swept_keys
-from mtlkit.report.collect import MISSING, Collection, canonical, display, find_runs, parse_overrides
+from mtlkit.report.collect import MISSING, Collection, Run, canonical, display, find_runs, parse_overrides
 from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec, Delta, delta_m, find_baseline, is_baseline
 
 SPLITS = ("test", "val")
@@ -21,7 +23,7 @@ class Options:
     metric: str = "auroc"  # the headline metric: Δm column and plots
     baseline: BaselineSpec = field(default_factory=lambda: BaselineSpec.parse(DEFAULT_BASELINE))
     seed_keys: tuple[str, ...] = SEED_KEYS
-    tasks: tuple[str, ...] | None = None  # restrict per-task tables, Δm and plots to these tasks
+    tasks: tuple[str, ...] | None = None  # restrict per-task tables, macro means, Δm and plots to these tasks
     where: tuple[str, ...] = ()  # KEY=VALUE: keep only the runs (and missing jobs) with these values
 
     def __post_init__(self) -> None:
@@ -80,6 +82,8 @@ def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> 
     keys = swept_keys(collection.runs, options.seed_keys)
     groups = group_runs(collection.runs, keys)
     tasks = _tasks(groups, options.tasks)
+    if options.tasks:
+        restrict_macro(succeeded, tasks)
     spec = options.baseline
     has_baseline = any(is_baseline(g, spec) and g.ok_runs for g in groups)
     if not has_baseline:
@@ -122,6 +126,23 @@ def select(collection: Collection, where: Sequence[str]) -> Collection:
     ]
     notes = [*collection.notes, f"only runs with {' '.join(where)} (--where)"]
     return Collection(runs=runs, missing=missing, notes=notes)
+
+
+def restrict_macro(runs: Sequence[Run], tasks: Sequence[str]) -> None:
+    """Replace each run's macro metrics by the mean over ``tasks`` (those with a defined value), on every split, so
+    that the macro columns, plots and runs.csv describe the tasks chosen with --tasks."""
+    for run in runs:
+        for split_metrics in ((run.results or {}).get("metrics") or {}).values():
+            per_task = split_metrics.get("per_task") or {}
+            macro = {}
+            for metric in METRICS:
+                values = [
+                    float(v)
+                    for t in tasks
+                    if isinstance(v := (per_task.get(t) or {}).get(metric), (int, float)) and not math.isnan(v)
+                ]
+                macro[metric] = statistics.fmean(values) if values else None
+            split_metrics["macro"] = macro
 
 
 def _tasks(groups: Sequence[Group], wanted: Sequence[str] | None) -> list[str]:

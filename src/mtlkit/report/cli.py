@@ -59,7 +59,7 @@ def parser() -> argparse.ArgumentParser:
         "--tasks",
         nargs="+",
         metavar="TASK",
-        help="only these tasks in per-task tables, Δm and per-task plots (macro columns stay over all tasks)",
+        help="only these tasks: per-task tables, macro means (over these tasks), Δm and plots",
     )
     p.add_argument(
         "--where",

@@ -45,6 +45,11 @@ def numeric_keys(report: Report) -> list[str]:
     return out
 
 
+def _macro(report: Report) -> str:
+    """How the macro mean was taken: over every task, or over the tasks chosen with --tasks."""
+    return f"macro over {len(report.tasks)} chosen tasks" if report.options.tasks else "macro over tasks"
+
+
 def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
 
@@ -167,7 +172,7 @@ def plot_metric_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path:
         xs = [r.group.value(x) for r in rows]
         xs_all += xs
         _errorbar(ax, xs, [r.group.stat(split, metric) for r in rows], label, f"C{i}")
-    title = f"{metric} ({split}, macro over tasks) vs {x}\nerror bars: ±1 std over seeds"
+    title = f"{metric} ({split}, {_macro(report)}) vs {x}\nerror bars: ±1 std over seeds"
     path = _finish(fig, ax, x, xs_all, f"{metric} (macro)", title, out_dir / f"{_slug(metric)}_vs_{_slug(x)}.png")
     plt.close(fig)
     return path
@@ -260,7 +265,7 @@ def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
     )
     ax.set_xticks(range(len(groups)), labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(f"{metric} ({split}, macro)")
-    ax.set_title(f"{metric} ({split}, macro over tasks)\nerror bars: ±1 std over seeds", fontsize=10)
+    ax.set_title(f"{metric} ({split}, {_macro(report)})\nerror bars: ±1 std over seeds", fontsize=10)
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     paths.append(out_dir / f"{_slug(metric)}_by_configuration.png")

@@ -50,7 +50,9 @@ def render_markdown(report: Report, out_dir: Path, plots: Sequence[Path] = (), t
         f"replicates over {', '.join(f'`{k}`' for k in opts.seed_keys)}. "
         "Cells are mean ± sample std (ddof=1) over the succeeded runs of a configuration; `n` counts them."
     )
-    parts += ["", "## Summary (macro mean over tasks)", "", markdown(*summary_table(report), numeric_from=nk)]
+    n = len(report.tasks)
+    over = f"the {n} task{'s' if n != 1 else ''} chosen with --tasks" if report.options.tasks else "tasks"
+    parts += ["", f"## Summary (macro mean over {over})", "", markdown(*summary_table(report), numeric_from=nk)]
     if report.has_deltas:
         parts += ["", "## Δm against the baseline", "", markdown(*delta_table(report), numeric_from=2)]
     parts += ["", f"Δm convention: {opts.baseline.convention()}"]
