@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import math
+import shutil
 import statistics
 import tempfile
 from pathlib import Path
@@ -199,6 +200,41 @@ def test_a_baseline_the_x_key_does_not_apply_to_is_drawn_as_a_reference_line(tmp
     assert main(args) == 0
     assert is_png(out / "plots" / "auroc_vs_source.num_train.png")
     assert is_png(out / "plots" / "delta_m_auroc_vs_source.num_train.png")
+
+
+def test_c4_shaped_report_plots_against_a_key_its_baseline_lacks_with_dollar_values(tmp_path):
+    """C4's shape: multitask runs sweep other_labels and hold an unresolved ${...} value; the separate baseline has
+    neither. The plots are drawn against other_labels (the baseline as a reference line), and the "$" in the values
+    is text, not matplotlib mathtext (which raised a parse error here)."""
+    from mtlkit.report.plots import numeric_keys
+
+    unresolved = {"rate": "${oc.select:'n${k}'}"}  # as C4's per-task missing rates are recorded
+    for seed in range(2):
+        write_run(tmp_path / f"sep{seed}", {"approach": "separate", "rate": 0.9, "seed": seed}, {"a": {"auroc": 0.8}})
+        for other, auroc in ((0, 0.7), (100, 0.6), (1000, 0.65)):
+            overrides = {"approach": "multitask", "other_labels": other, "seed": seed}
+            write_run(tmp_path / f"mt{other}_{seed}", overrides, {"a": {"auroc": auroc}}, config=unresolved)
+    spec = BaselineSpec.parse("approach=separate", ["other_labels", "rate"])
+    assert numeric_keys(build_report([tmp_path], Options(baseline=spec))) == ["other_labels"]
+    out = tmp_path / "out"
+    args = [str(tmp_path), "--out", str(out), "--ignore", "other_labels", "rate"]
+    assert main(args) == 0
+    names = sorted(p.name for p in (out / "plots").iterdir())
+    assert names == [
+        "auroc_per_task_vs_other_labels.png",
+        "auroc_vs_other_labels.png",
+        "delta_m_auroc_vs_other_labels.png",
+    ]
+    assert all(is_png(p) for p in (out / "plots").iterdir())
+    # Nothing numeric swept: bar plots, whose tick labels hold every swept value, the "$" one included.
+    bars = tmp_path / "bars"
+    for run in [*tmp_path.glob("sep*"), *tmp_path.glob("mt0_*")]:
+        shutil.copytree(run, bars / run.name)
+    assert main([str(bars), "--out", str(tmp_path / "bars_out"), "--ignore", "rate"]) == 0
+    assert sorted(p.name for p in (tmp_path / "bars_out" / "plots").iterdir()) == [
+        "auroc_by_configuration.png",
+        "delta_m_auroc_by_configuration.png",
+    ]
 
 
 def test_plot_lines_are_labelled_by_matched_keys_and_by_ignored_keys_only_when_needed(tmp_path):
