@@ -17,12 +17,12 @@ import time
 import pytorch_lightning as pl
 import torch
 
+from mtlkit.data.augment import ImageScale
 from mtlkit.data.base import MultiLabelDataset, SplitData, collate_batch
-from mtlkit.data.driving import ImageScale
-from mtlkit.data.scenes import SceneSpec, generate_scenes
-from mtlkit.losses import masked_bce
-from mtlkit.models.backbones import CNN
+from mtlkit.data.synthetic.scenes import SceneSpec, generate_scenes
+from mtlkit.models.backbones.cnn import CNN
 from mtlkit.models.module import MultiTaskModule
+from mtlkit.objective.masked_bce import masked_bce
 
 
 def bench_generator(n: int) -> list[dict]:

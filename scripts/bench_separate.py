@@ -34,10 +34,10 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from mtlkit.losses import masked_bce, masked_bce_per_task
-from mtlkit.models.backbones import CNN
+from mtlkit.models.backbones.cnn import CNN
 from mtlkit.models.heads import TaskHeads
 from mtlkit.models.separate import SeparateBackbones
+from mtlkit.objective.masked_bce import masked_bce, masked_bce_per_task
 
 SHAPE = (3, 32, 32)
 
@@ -145,7 +145,7 @@ def bench_steps(tasks: int, width: int, batch_size: int, steps: int) -> list[dic
 def _cli(args: list[str], log_dir: Path) -> float:
     env = {**os.environ, "MTLKIT_LOG_DIR": str(log_dir), "WANDB_MODE": "offline"}
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mtlkit.train", *args], check=True, env=env, capture_output=True)
+    subprocess.run([sys.executable, "-m", "mtlkit.cli.train", *args], check=True, env=env, capture_output=True)
     return time.perf_counter() - t0
 
 

@@ -60,8 +60,8 @@ def make_table(out: Path, n: int = 400, seed: int = 0) -> Path:
 
 
 def make_images(out: Path, n: int = 160, seed: int = 0) -> Path:
-    from mtlkit.data.scenes import SceneSpec, generate_scenes
-    from mtlkit.data.shapes import class_names
+    from mtlkit.data.synthetic.scenes import SceneSpec, generate_scenes
+    from mtlkit.data.synthetic.shapes import class_names
 
     scenes = generate_scenes(SceneSpec(num_images=n, seed=seed, image_size=32, grid=2, noise=0.03))
     tasks = class_names(4)

@@ -104,7 +104,7 @@ for name in "${names[@]}"; do
       echo "== $part: sweep into $root/$part"
       start=$SECONDS
       # shellcheck disable=SC2086
-      run "$PY" -m mtlkit.train -m "experiment=$part" "hydra.sweep.dir=$root/$part" $EXTRA || {
+      run "$PY" -m mtlkit.cli.train -m "experiment=$part" "hydra.sweep.dir=$root/$part" $EXTRA || {
         echo "== $part: some job failed or the sweep was interrupted (the report lists failed and missing jobs)"
         status=1
       }

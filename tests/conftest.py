@@ -53,7 +53,7 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """Run dirs of a tiny multitask and a tiny separate run (CNN width 8, depth 2), trained once per session."""
-    from mtlkit.pipeline import train
+    from mtlkit.run import train
     from tests.helpers import compose_config
 
     runs = {}

@@ -13,7 +13,7 @@ _PACKAGED = Path(__file__).resolve().parent / "conf"
 CONFIG_DIR = _SOURCE if (_SOURCE / "train.yaml").is_file() else _PACKAGED
 
 
-# -- resolvers used by conf/ (registered on import; mtlkit.train imports this module before Hydra starts) ---------
+# -- resolvers used by conf/ (registered on import; mtlkit.cli.train imports this module before Hydra starts) ---------
 def _sweep_group() -> str | None:
     """In a multirun, the sweep folder's name (e.g. ``2025-01-31_12-00-00``): one wandb group per sweep."""
     from hydra.core.hydra_config import HydraConfig

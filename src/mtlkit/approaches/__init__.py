@@ -1,21 +1,22 @@
-"""The approaches ``approach=`` chooses: multitask (in mtlkit.pipeline), separate and transfer.
+"""The approaches ``approach=`` chooses, one file each (``_target_`` in conf/approach/NAME.yaml).
 
-Each is a function ``run(cfg, dm) -> dict`` that builds, trains and evaluates its networks on the data module
-``dm`` and returns what goes into results.json (metrics with the same per-task keys for every approach).
+Each is an :class:`Approach` whose ``run(cfg, dm)`` builds, trains and evaluates its networks on the data module
+``dm`` and returns an :class:`ApproachResult` (metrics with the same per-task keys for every approach).
 """
 
-from __future__ import annotations
+from mtlkit.approaches.base import Approach, ApproachResult
+from mtlkit.approaches.fit import FitResult, best_checkpoint, fit_and_evaluate
+from mtlkit.approaches.multitask import Multitask
+from mtlkit.approaches.separate import Separate
+from mtlkit.approaches.transfer import Transfer
 
-from omegaconf import DictConfig
-
-from mtlkit.console import get_console
-
-
-def note_unused_settings(cfg: DictConfig) -> None:
-    """Say so when a fine-tuning strategy is chosen for an approach that does not fine-tune."""
-    strategy = (cfg.get("finetune") or {}).get("strategy")
-    if strategy and cfg.approach.name != "transfer":
-        get_console().print(
-            f"[yellow]note: finetune={strategy} is not used by approach={cfg.approach.name} "
-            "(fine-tuning strategies apply to approach=transfer)"
-        )
+__all__ = [
+    "Approach",
+    "ApproachResult",
+    "FitResult",
+    "Multitask",
+    "Separate",
+    "Transfer",
+    "best_checkpoint",
+    "fit_and_evaluate",
+]

@@ -19,22 +19,19 @@ from typing import Any
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf
 
+from mtlkit.approaches.base import Approach, ApproachResult
+from mtlkit.approaches.fit import FitResult, fit_and_evaluate
 from mtlkit.approaches.stages import stage_config
-from mtlkit.checkpoints import backbone_state, load_backbone, load_checkpoint
+from mtlkit.build.builders import build_backbone, build_datamodule, build_module, build_trainer
 from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
-from mtlkit.finetune import FreezeSchedule, phase_record, plan, set_trainable
+from mtlkit.finetune.phases import FreezeSchedule, phase_record, set_trainable
+from mtlkit.finetune.strategy import available_strategies, load_strategy
 from mtlkit.models.module import MultiTaskModule
-from mtlkit.pipeline import (
-    build_backbone,
-    build_datamodule,
-    build_trainer,
-    finish_loggers,
-    fit_and_evaluate,
-    module_options,
-)
-from mtlkit.trainable import print_trainable
+from mtlkit.models.trainable import print_trainable
+from mtlkit.runtime.checkpoints import backbone_state, load_backbone, load_checkpoint
+from mtlkit.runtime.loggers import finish_loggers
 
 
 def pretrain(cfg: DictConfig) -> tuple[dict[str, Any], Path | str, dict[str, Any]]:
@@ -43,12 +40,12 @@ def pretrain(cfg: DictConfig) -> tuple[dict[str, Any], Path | str, dict[str, Any
     t0 = time.perf_counter()
     sdm = build_datamodule(stage.data)
     data_s = time.perf_counter() - t0
-    module = MultiTaskModule(build_backbone(stage, sdm), sdm.tasks, **module_options(stage, sdm, stage="pretrain"))
+    module = build_module(stage, sdm.input_shape, sdm.tasks, meta={"stage": "pretrain"})
     trainer = build_trainer(stage)
     params = print_trainable(module, f"pre-training on '{sdm.name}' ({len(sdm.tasks)} tasks)")
     out = fit_and_evaluate(trainer, module, sdm)
     finish_loggers(trainer)
-    file = out["best_checkpoint"]
+    file = out.best_checkpoint
     if file:
         ckpt, file = load_checkpoint(file)
     else:  # no checkpoint callback: take the final weights
@@ -58,12 +55,12 @@ def pretrain(cfg: DictConfig) -> tuple[dict[str, Any], Path | str, dict[str, Any
     summary = {
         "data": {"name": sdm.name, "sizes": sdm.sizes(), "input_shape": list(sdm.input_shape), "tasks": sdm.tasks},
         "label_counts": sdm.label_counts(),
-        "metrics": out["metrics"],
-        "best_checkpoint": out["best_checkpoint"],
-        "epochs": out["epochs"],
-        "global_steps": out["global_steps"],
+        "metrics": out.metrics,
+        "best_checkpoint": out.best_checkpoint,
+        "epochs": out.epochs,
+        "global_steps": out.global_steps,
         "parameters": params,
-        "timings": {"data_s": data_s, **out["timings"]},
+        "timings": {"data_s": data_s, **out.timings},
     }
     return ckpt, file, summary
 
@@ -83,9 +80,9 @@ def checkpoint_summary(meta: dict[str, Any]) -> dict[str, Any]:
 
 def finetune_settings(cfg: DictConfig) -> dict[str, Any]:
     settings = OmegaConf.to_container(cfg.finetune, resolve=True)
-    if not isinstance(settings, dict) or settings.get("strategy") is None:
+    if not isinstance(settings, dict) or (settings.get("_target_") or settings.get("strategy")) is None:
         raise ConfigError(
-            "approach=transfer needs a finetune config group: finetune=head_only|last_k|full|gradual|lp_ft"
+            f"approach=transfer needs a finetune config group: finetune={'|'.join(available_strategies())}"
         )
     return settings
 
@@ -95,7 +92,7 @@ def build_finetune_module(
 ) -> tuple[MultiTaskModule, dict[str, Any]]:
     """``cfg.model`` with the checkpoint's backbone weights and freshly initialised heads for the tasks of ``dm``."""
     state, origin = backbone_state(ckpt, cfg.transfer.get("task"), file)
-    backbone = build_backbone(cfg, dm)
+    backbone = build_backbone(cfg.model, dm.input_shape)
     load_backbone(backbone, state, ckpt["mtlkit"], cfg.model, file)
     saved_shape = ckpt["mtlkit"].get("input_shape")
     if saved_shape and list(saved_shape) != list(dm.input_shape):
@@ -103,13 +100,16 @@ def build_finetune_module(
             f"[yellow]note: the backbone was trained on inputs of shape {list(saved_shape)}; "
             f"the target data has {list(dm.input_shape)}"
         )
-    options = module_options(cfg, dm, stage="finetune", source_checkpoint=str(file))
-    options.update(
+    module = build_module(  # TaskHeads are created here: freshly initialised
+        cfg,
+        dm.input_shape,
+        dm.tasks,
+        backbone=backbone,
+        meta={"stage": "finetune", "source_checkpoint": str(file)},
         head_layers=int(settings.get("head_layers") or 1),
         head_hidden=settings.get("head_hidden"),
         backbone_lr_scale=float(settings.get("backbone_lr_scale", 1.0)),
     )
-    module = MultiTaskModule(backbone, dm.tasks, **options)  # TaskHeads are created here: freshly initialised
     network = f" (network of task '{origin['task']}')" if "task" in origin else ""
     get_console().print(
         f"transfer: backbone from {file}{network}; new heads for {dm.tasks}; strategy {settings['strategy']}",
@@ -129,58 +129,73 @@ def check_no_resume(cfg: DictConfig) -> None:
         )
 
 
-def run_transfer(cfg: DictConfig, dm: MultiLabelDataModule) -> dict[str, Any]:
+class Transfer(Approach):
     """Pre-train (or load a checkpoint), then fine-tune fresh heads on ``dm`` with the ``finetune`` strategy."""
-    check_no_resume(cfg)
-    settings = finetune_settings(cfg)
-    fast = bool(cfg.trainer.get("fast_dev_run"))
-    phases = plan(settings, None if fast else cfg.trainer.get("max_epochs"))  # fail before any training
 
-    t0 = time.perf_counter()
-    source_path = cfg.transfer.get("checkpoint")
-    if source_path:
-        ckpt, file = load_checkpoint(source_path)
-        source = {"pretrained_here": False, **checkpoint_summary(ckpt["mtlkit"])}
-    else:
-        ckpt, file, summary = pretrain(cfg)
-        source = {"pretrained_here": True, **summary}
-    pretrain_s = time.perf_counter() - t0
-    pl.seed_everything(cfg.seed, workers=True, verbose=False)  # stage (b) is the same whether (a) ran here or not
-    module, origin = build_finetune_module(cfg, dm, ckpt, file, settings)
+    uses_finetune = True
 
-    records, out, trainer = [], {}, None
-    fits = [list(g) for _, g in groupby(phases, key=lambda p: p.fit)]
-    for i, fit_phases in enumerate(fits):
-        last = i == len(fits) - 1
-        name = "finetune" if last else fit_phases[0].name
-        epochs = fit_phases[0].epochs
-        stage = stage_config(cfg, name, trainer=None if epochs is None or fast else {"max_epochs": epochs})
-        extra, schedule = [], None
-        if len(fit_phases) == 1:
-            set_trainable(module.backbone, fit_phases[0].trainable_blocks)
-            records.append(phase_record(fit_phases[0], module))
-            print_trainable(module, f"fine-tuning, phase '{fit_phases[0].name}'")
+    def check(self, cfg: DictConfig) -> None:
+        """Before ``ckpt_path`` is resolved, so that the message names the alternative; the strategy's settings."""
+        check_no_resume(cfg)
+        load_strategy(finetune_settings(cfg))
+
+    def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
+        check_no_resume(cfg)
+        settings = finetune_settings(cfg)
+        strategy = load_strategy(settings)
+        fast = bool(cfg.trainer.get("fast_dev_run"))
+        phases = strategy.phases(None if fast else cfg.trainer.get("max_epochs"))  # fail before any training
+
+        t0 = time.perf_counter()
+        source_path = cfg.transfer.get("checkpoint")
+        if source_path:
+            ckpt, file = load_checkpoint(source_path)
+            source = {"pretrained_here": False, **checkpoint_summary(ckpt["mtlkit"])}
         else:
-            set_trainable(module.backbone, None)  # every phase's parameters enter the optimizer
-            schedule = FreezeSchedule(fit_phases)
-            extra.append(schedule)
-        trainer = build_trainer(stage, extra_callbacks=extra)
-        with warnings.catch_warnings():  # frozen blocks are in eval mode on purpose
-            warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training")
-            out = fit_and_evaluate(trainer, module, dm)
-        if schedule is not None:
-            records += schedule.records
-        if not last:
-            records[-1]["metrics"] = out["metrics"]
-            records[-1]["best_checkpoint"] = out["best_checkpoint"]
-            finish_loggers(trainer)  # the best epoch's weights stay loaded for the next fit
-    assert trainer is not None
-    widest = max(records, key=lambda r: r["parameters"]["trainable"])["parameters"]
-    return {
-        **out,
-        "parameters": widest,
-        "transfer": {"source": source, "checkpoint": str(file), "task": origin.get("task")},
-        "finetune": {**settings, "phases": records},
-        "timings": {"pretrain_s": pretrain_s, **out["timings"]},
-        "trainer": trainer,
-    }
+            ckpt, file, summary = pretrain(cfg)
+            source = {"pretrained_here": True, **summary}
+        pretrain_s = time.perf_counter() - t0
+        pl.seed_everything(cfg.seed, workers=True, verbose=False)  # stage (b) is the same whether (a) ran here or not
+        module, origin = build_finetune_module(cfg, dm, ckpt, file, settings)
+
+        records: list[dict[str, Any]] = []
+        out: FitResult | None = None
+        trainer: pl.Trainer | None = None
+        fits = [list(g) for _, g in groupby(phases, key=lambda p: p.fit)]
+        for i, fit_phases in enumerate(fits):
+            last = i == len(fits) - 1
+            name = "finetune" if last else fit_phases[0].name
+            epochs = fit_phases[0].epochs
+            stage = stage_config(cfg, name, trainer=None if epochs is None or fast else {"max_epochs": epochs})
+            extra, schedule = [], None
+            if len(fit_phases) == 1:
+                set_trainable(module.backbone, fit_phases[0].trainable_blocks)
+                records.append(phase_record(fit_phases[0], module))
+                print_trainable(module, f"fine-tuning, phase '{fit_phases[0].name}'")
+            else:
+                set_trainable(module.backbone, None)  # every phase's parameters enter the optimizer
+                schedule = FreezeSchedule(fit_phases)
+                extra.append(schedule)
+            trainer = build_trainer(stage, extra_callbacks=extra)
+            with warnings.catch_warnings():  # frozen blocks are in eval mode on purpose
+                warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training")
+                out = fit_and_evaluate(trainer, module, dm)
+            if schedule is not None:
+                records += schedule.records
+            if not last:
+                records[-1]["metrics"] = out.metrics
+                records[-1]["best_checkpoint"] = out.best_checkpoint
+                finish_loggers(trainer)  # the best epoch's weights stay loaded for the next fit
+        assert trainer is not None and out is not None
+        widest = max(records, key=lambda r: r["parameters"]["trainable"])["parameters"]
+        recorded = {k: v for k, v in settings.items() if k != "_target_"}
+        return ApproachResult(
+            fit=out,
+            parameters=widest,
+            trainer=trainer,
+            extra={
+                "transfer": {"source": source, "checkpoint": str(file), "task": origin.get("task")},
+                "finetune": {**recorded, "strategy": strategy.name, "phases": records},
+            },
+            timings={"pretrain_s": pretrain_s},
+        )

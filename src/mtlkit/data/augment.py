@@ -39,6 +39,16 @@ def channel_stats(images: torch.Tensor | np.ndarray, chunk: int = 2048) -> tuple
     return mean.tolist(), std.tolist()
 
 
+class ImageScale:
+    """uint8 images [B, C, H, W] -> float, scaled to roughly zero mean and unit variance."""
+
+    def __init__(self, mean: float = 0.5, std: float = 0.25):
+        self.mean, self.std = mean, std
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        return (x.float() / 255.0 - self.mean) / self.std
+
+
 class ImageTransform:
     """uint8 ``[B, C, H, W]`` -> float in [0, 1] -> augmentations (if any) -> ``(x - mean) / std`` per channel."""
 

@@ -1,4 +1,11 @@
-"""The LightningModule: a backbone, the task heads, the masked loss and per-task metrics."""
+"""The LightningModule: a backbone, the task heads, the objective (masked per-task loss + weighting) and metrics.
+
+A training step hands the per-task losses of the global batch to the weighting (:mod:`mtlkit.objective`), the one
+place that decides what is backpropagated. A loss weighting trains with Lightning's automatic optimisation; a
+gradient method (``weighting.uses_task_gradients``) switches the module to manual optimisation, where the step
+takes the per-task Jacobian of the shared parameters, the weighting's direction, gradient clipping, the
+optimizer and the scheduler in that order.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +19,13 @@ import torch
 from torch import nn
 from torchmetrics import MeanMetric
 
-from mtlkit.distributed import shard_loss, world_size
-from mtlkit.losses import masked_bce, masked_bce_terms
-from mtlkit.metrics import METRICS, MaskedMultilabelMetrics
+from mtlkit.evaluation.metrics import METRICS, MaskedMultilabelMetrics
 from mtlkit.models.heads import TaskHeads
+from mtlkit.objective.sharding import TaskLosses, world_size
+from mtlkit.objective.task_gradients import set_gradients, task_jacobian
+from mtlkit.objective.task_loss import MaskedTaskLoss
+from mtlkit.objective.weighting.base import Weighting
+from mtlkit.objective.weighting.ew import EqualWeighting
 
 EVAL_SPLITS = ("val", "test")
 
@@ -25,7 +35,7 @@ warnings.filterwarnings("ignore", message=r".*when logging on epoch level in dis
 
 
 class MultiTaskModule(pl.LightningModule):
-    """``logits = heads(backbone(x))``: one logit per task, trained with the masked seed loss.
+    """``logits = heads(backbone(x))``: one logit per task, trained with the masked seed loss and a weighting.
 
     Args:
         backbone: a :class:`mtlkit.models.backbones.Backbone` (input -> features of ``feature_dim``).
@@ -33,10 +43,17 @@ class MultiTaskModule(pl.LightningModule):
         optimizer: a partial ``torch.optim`` constructor taking the parameter groups.
         scheduler: an optional partial LR scheduler; ``total_steps`` or ``T_max`` is filled in.
         head_layers / head_hidden: depth and width of each task head.
-        loss_normalization / loss_unknown: see :func:`mtlkit.losses.masked_bce`.
+        loss_normalization / loss_unknown: see :func:`mtlkit.objective.masked_bce.masked_bce`.
         backbone_lr_scale: learning-rate multiplier for backbone parameters.
+        weighting: turns the per-task losses into what is backpropagated (default: equal weighting, the seed
+            formula); see :mod:`mtlkit.objective.weighting.base`.
+        gradient_clip_val / gradient_clip_algorithm: clipping applied by the manual step of a gradient method
+            (with automatic optimisation the Trainer's own settings apply).
         meta: stored in every checkpoint under ``"mtlkit"`` (config, tasks, input shape).
     """
+
+    architecture = "shared"  # what checkpoints record: one backbone (keys backbone.*)
+    per_task_divisors = False  # the seed formula: one divisor for all tasks
 
     def __init__(
         self,
@@ -49,6 +66,9 @@ class MultiTaskModule(pl.LightningModule):
         loss_normalization: str = "examples",
         loss_unknown: str = "ignore",
         backbone_lr_scale: float = 1.0,
+        weighting: Weighting | None = None,
+        gradient_clip_val: float | None = None,
+        gradient_clip_algorithm: str | None = None,
         meta: dict | None = None,
     ):
         super().__init__()
@@ -57,41 +77,74 @@ class MultiTaskModule(pl.LightningModule):
         self.heads = TaskHeads(backbone.feature_dim, self.tasks, layers=head_layers, hidden=head_hidden)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
-        self.loss_normalization = loss_normalization
-        self.loss_unknown = loss_unknown
+        self.objective = MaskedTaskLoss(loss_normalization, loss_unknown, per_task=self.per_task_divisors)
+        self.weighting = weighting if weighting is not None else EqualWeighting(self.tasks)
+        if list(self.weighting.tasks) != self.tasks:
+            raise ValueError(f"the weighting is for tasks {self.weighting.tasks}, the heads for {self.tasks}")
+        self.automatic_optimization = not self.weighting.uses_task_gradients
+        self.gradient_clip_val = gradient_clip_val
+        self.gradient_clip_algorithm = gradient_clip_algorithm
         self.backbone_lr_scale = backbone_lr_scale
         self.meta = dict(meta or {})
         self.metrics = nn.ModuleDict({s: MaskedMultilabelMetrics(self.tasks) for s in EVAL_SPLITS})
         self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_SPLITS})  # sum of losses / sum of divisors
         self.results: dict[str, dict] = {}
 
+    @property
+    def loss_normalization(self) -> str:
+        return self.objective.normalization
+
+    @property
+    def loss_unknown(self) -> str:
+        return self.objective.unknown
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.heads(self.backbone(x))
 
-    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return masked_bce(logits, batch["y"], batch["mask"], self.loss_normalization, self.loss_unknown)
+    def task_losses(self, batch: dict[str, torch.Tensor]) -> TaskLosses:
+        """The per-task losses of the global batch whose share this process holds (one all-reduce under DDP).
 
-    def loss_terms(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """``(sum of the loss over counted entries, divisor)`` of this batch (:func:`masked_bce_terms`)."""
-        return masked_bce_terms(logits, batch["y"], batch["mask"], self.loss_normalization, self.loss_unknown)
+        Every head is in the graph even where its task has no label in this batch (masked entries give zero
+        gradients), so DDP never sees an unused parameter.
+        """
+        return self.objective.task_losses(self(batch["x"]), batch["y"], batch["mask"])
 
-    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        # Normalised by the divisor of the global batch, so that DDP means the same as one process
-        # (mtlkit.distributed). Every head is in the graph even where its task has no label in this batch
-        # (masked entries give zero gradients), so DDP never sees an unused parameter.
-        total, divisor = self.loss_terms(self(batch["x"]), batch)
-        loss = shard_loss(total, divisor, len(batch["y"]))
-        m = len(batch["y"]) if world_size() == 1 else int(loss.examples.item())
-        self.log("train/loss", loss.value, on_step=True, on_epoch=True, prog_bar=True, batch_size=m)
-        return loss.backward
+    @staticmethod
+    def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str]) -> nn.Module:
+        """The backbone of this architecture from ``factory`` (one call: one backbone shared by ``tasks``)."""
+        return factory()
+
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """The trainable parameters every task's loss depends on (a gradient method aggregates their gradients)."""
+        return [p for p in self.backbone.parameters() if p.requires_grad]
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
+        losses = self.task_losses(batch)
+        m = len(batch["y"]) if world_size() == 1 else int(losses.examples.item())
+        self.log("train/loss", losses.value(), on_step=True, on_epoch=True, prog_bar=True, batch_size=m)
+        if self.automatic_optimization:
+            return self.weighting(losses)
+        self._gradient_method_step(losses)
+        return None
+
+    def _gradient_method_step(self, losses: TaskLosses) -> None:
+        """One manual optimisation step of a gradient method (see the module docstring)."""
+        optimizer = self.optimizers()
+        shared = self.shared_parameters()
+        direction = self.weighting.aggregate(task_jacobian(losses.shares(), shared), losses)
+        optimizer.zero_grad()
+        self.manual_backward(self.weighting(losses))  # heads (and DDP's synchronisation) as in automatic mode
+        set_gradients(shared, direction)
+        self.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
+        optimizer.step()
+        scheduler = self.lr_schedulers()
+        if scheduler is not None:
+            scheduler.step()
 
     def _eval_step(self, split: str, batch: dict[str, torch.Tensor]) -> None:
         logits = self(batch["x"])
-        total, divisor = self.loss_terms(logits, batch)
-        if total.dim():  # one term per task (approach=separate): the batch's loss, weighted by its m
-            self.eval_loss[split].update((total / divisor.clamp(min=1)).sum(), weight=len(batch["y"]))
-        else:
-            self.eval_loss[split].update(total / divisor.clamp(min=1), weight=divisor)
+        value, weight = self.objective.eval_value(logits, batch["y"], batch["mask"])
+        self.eval_loss[split].update(value, weight=weight)
         self.metrics[split].update(torch.sigmoid(logits), batch["y"], batch["mask"])
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
@@ -129,7 +182,7 @@ class MultiTaskModule(pl.LightningModule):
         self._eval_epoch_end("test")
 
     def parameter_groups(self) -> list[dict]:
-        """Trainable parameters, backbone and heads in separate groups (for per-group learning rates)."""
+        """Trainable parameters: backbone, heads and the weighting's own, each in a group (per-group learning rates)."""
         groups = [
             {
                 "name": "backbone",
@@ -137,6 +190,11 @@ class MultiTaskModule(pl.LightningModule):
                 "lr_scale": self.backbone_lr_scale,
             },
             {"name": "heads", "params": [p for p in self.heads.parameters() if p.requires_grad], "lr_scale": 1.0},
+            {
+                "name": "weighting",
+                "params": [p for p in self.weighting.parameters() if p.requires_grad],
+                "lr_scale": self.weighting.lr_scale,
+            },
         ]
         return [g for g in groups if g["params"]]
 
@@ -161,7 +219,7 @@ class MultiTaskModule(pl.LightningModule):
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["mtlkit"] = {
-            "architecture": "shared",  # one backbone; SeparateModule writes "separate"
+            "architecture": self.architecture,
             **self.meta,
             "tasks": self.tasks,
             "head_layers": self.heads.layers,

@@ -22,7 +22,6 @@ import torch
 from torch import nn
 
 from mtlkit.errors import CheckpointError, ConfigError
-from mtlkit.losses import masked_bce_per_task, masked_bce_terms_per_task
 from mtlkit.models.module import MultiTaskModule
 
 NETWORKS_PREFIX = "backbone.networks."
@@ -79,8 +78,17 @@ def network_state(state_dict: Mapping[str, torch.Tensor], index: int) -> dict[st
 class SeparateModule(MultiTaskModule):
     """T independent networks in one LightningModule (see the module docstring).
 
-    Takes the arguments of :class:`MultiTaskModule`; ``backbone`` must be a :class:`SeparateBackbones`.
+    Takes the arguments of :class:`MultiTaskModule`; ``backbone`` must be a :class:`SeparateBackbones`. Each task's
+    loss is normalised by its own divisor, also globally under DDP (:class:`~mtlkit.objective.sharding.TaskLosses`).
     """
+
+    architecture = "separate"  # keys backbone.networks.<j>.*
+    per_task_divisors = True
+
+    @staticmethod
+    def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str]) -> SeparateBackbones:
+        """T freshly initialised backbones from ``factory``, one per task."""
+        return SeparateBackbones.build(factory, tasks)
 
     def __init__(self, backbone: SeparateBackbones, tasks: Sequence[str], **kwargs: Any):
         if not isinstance(backbone, SeparateBackbones):
@@ -88,14 +96,11 @@ class SeparateModule(MultiTaskModule):
         if list(tasks) != backbone.tasks:
             raise ConfigError(f"networks are for tasks {backbone.tasks}, heads for {list(tasks)}")
         super().__init__(backbone=backbone, tasks=tasks, **kwargs)
-
-    def loss(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        return masked_bce_per_task(logits, batch["y"], batch["mask"], self.loss_normalization, self.loss_unknown)
-
-    def loss_terms(self, logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per-task ``(sums [T], divisors [T])``: each network is normalised by its own task's divisor, also
-        globally under DDP (:func:`mtlkit.distributed.shard_loss` sums both over processes)."""
-        return masked_bce_terms_per_task(logits, batch["y"], batch["mask"], self.loss_normalization, self.loss_unknown)
+        if self.weighting.uses_task_gradients:
+            raise ConfigError(
+                f"{type(self.weighting).__name__} combines the task gradients of shared parameters, and "
+                "approach=separate shares none: use it with approach=multitask, or choose a loss weighting"
+            )
 
     def network_parameters(self, index: int) -> list[tuple[torch.Tensor, int | None]]:
         """Network ``index``'s parameters as ``(tensor, row)``: its backbone (row None), its head row."""
@@ -124,6 +129,6 @@ class SeparateModule(MultiTaskModule):
                 for g in grads:
                     g.mul_(scale)
 
-    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        super().on_save_checkpoint(checkpoint)
-        checkpoint["mtlkit"]["architecture"] = "separate"
+    def shared_parameters(self) -> list[nn.Parameter]:
+        """None: no parameter is shared between the networks."""
+        return []

@@ -1,5 +1,5 @@
 """``python -m mtlkit.report DIR...`` is ``mtlkit-report DIR...``."""
 
-from mtlkit.report.cli import run
+from mtlkit.cli.report import run
 
 run()

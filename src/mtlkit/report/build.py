@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mtlkit.errors import ConfigError, DataError
-from mtlkit.metrics import METRICS
+from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.aggregate import SEED_KEYS, Group, group_runs, swept_keys
 from mtlkit.report.collect import MISSING, Collection, Run, canonical, display, find_runs, parse_overrides
 from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec, Delta, delta_m, find_baseline, is_baseline

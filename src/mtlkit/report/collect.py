@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from mtlkit.errors import DataError
-from mtlkit.results import RESULTS_FILE
+from mtlkit.evaluation.results import RESULTS_FILE
 
 HYDRA_DIR = ".hydra"
 MULTIRUN_FILE = "multirun.yaml"

@@ -11,7 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from mtlkit.metrics import METRICS
+from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.aggregate import Stat, metric_value
 from mtlkit.report.build import Report
 from mtlkit.report.collect import canonical, display

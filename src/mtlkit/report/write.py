@@ -6,7 +6,7 @@ import os
 from collections.abc import Sequence
 from pathlib import Path
 
-from mtlkit.metrics import METRICS
+from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.build import Report
 from mtlkit.report.tables import (
     delta_table,

@@ -1,0 +1,63 @@
+"""The approach protocol: what ``approach=NAME`` builds, trains and evaluates, and the typed result it returns.
+
+An approach is a class chosen by ``_target_`` in ``conf/approach/NAME.yaml`` (its options are the other keys of
+that config). ``check(cfg)`` runs before any data is built, so that a bad combination fails at once;
+``run(cfg, dm)`` trains on the data module ``dm`` and returns an :class:`ApproachResult`, whose ``record()``
+goes into results.json with the same metric keys for every approach.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytorch_lightning as pl
+from omegaconf import DictConfig
+
+from mtlkit.approaches.fit import FitResult
+from mtlkit.console import get_console
+from mtlkit.data.base import MultiLabelDataModule
+
+
+@dataclass
+class ApproachResult:
+    """What an approach hands back: the final fit, the parameter counts, its own entries and the last Trainer."""
+
+    fit: FitResult
+    parameters: dict[str, Any]
+    trainer: pl.Trainer
+    extra: dict[str, Any] = field(default_factory=dict)  # approach-specific results.json entries
+    timings: dict[str, float] = field(default_factory=dict)  # approach-specific timings (e.g. pre-training)
+
+    def record(self) -> dict[str, Any]:
+        """The results.json entries of the approach (metrics, checkpoint, epochs, steps, parameters, timings)."""
+        return {
+            "metrics": self.fit.metrics,
+            "best_checkpoint": self.fit.best_checkpoint,
+            "epochs": self.fit.epochs,
+            "global_steps": self.fit.global_steps,
+            "parameters": self.parameters,
+            **self.extra,
+            "timings": {**self.timings, **self.fit.timings},
+        }
+
+
+class Approach:
+    """Base class: ``name`` as in ``approach.name``; subclasses implement :meth:`run`."""
+
+    uses_finetune = False  # whether the ``finetune`` config group means anything to this approach
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def check(self, cfg: DictConfig) -> None:
+        """Checks made before any data is built; by default a note when a fine-tuning strategy goes unused."""
+        strategy = (cfg.get("finetune") or {}).get("strategy")
+        if strategy and not self.uses_finetune:
+            get_console().print(
+                f"[yellow]note: finetune={strategy} is not used by approach={self.name} "
+                "(fine-tuning strategies apply to approach=transfer)"
+            )
+
+    def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
+        raise NotImplementedError

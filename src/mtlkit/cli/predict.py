@@ -1,0 +1,57 @@
+"""``mtlkit-predict``: per-example, per-task probabilities of a trained model, written to a CSV.
+
+    mtlkit-predict CHECKPOINT [--split test] [--output predictions.csv] [data overrides ...]
+
+See :mod:`mtlkit.evaluation.predictions` for what is predicted on which data, and the CSV's columns.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from mtlkit.build import build_datamodule, module_from_checkpoint
+from mtlkit.data.base import SPLITS
+from mtlkit.errors import MtlkitError
+from mtlkit.evaluation.predictions import data_config, predict, write_csv
+from mtlkit.runtime.checkpoints import load_checkpoint
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="mtlkit-predict",
+        description="Write per-example, per-task probabilities of an mtlkit checkpoint to a CSV.",
+    )
+    parser.add_argument("checkpoint", help="a .ckpt file or the run directory of an mtlkit-train run")
+    parser.add_argument("overrides", nargs="*", help="data overrides: data.KEY=VALUE, or data=NAME for another config")
+    parser.add_argument("--split", default="test", choices=SPLITS, help="which split to predict (default: test)")
+    parser.add_argument("--output", "-o", default=None, help="CSV file to write (default: predictions_<split>.csv)")
+    parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
+    return parser.parse_intermixed_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        ckpt, file = load_checkpoint(args.checkpoint)
+        module = module_from_checkpoint(ckpt, file)
+        meta = ckpt["mtlkit"]
+        dm = build_datamodule(data_config((meta.get("config") or {}).get("data"), args.overrides))
+        tasks = list(meta["tasks"])
+        missing = [t for t in tasks if t not in dm.tasks]
+        if len(missing) == len(tasks):
+            print(f"warning: the data have none of the model's tasks {tasks}; labels are left empty", file=sys.stderr)
+        pred = predict(module, dm, args.split, args.device)
+        output = Path(args.output or f"predictions_{args.split}.csv")
+        n = write_csv(output, tasks, dm.tasks, pred)
+    except MtlkitError as err:
+        print(f"mtlkit-predict: error: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {n} rows ({len(tasks)} tasks, split '{args.split}', model {file}) to {output}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,95 @@
+"""Reading the user's files for ``data=table`` and ``data=images``.
+
+``frames`` reads CSV/TSV/Parquet tables and resolves column names, ``labels`` parses label cells into codes,
+``splits`` assigns train/val/test (a split column or iterative stratification), ``validate`` checks what was read,
+``image_io`` loads and resizes image files, and ``labelled_file`` is the DataModule base that puts them together.
+"""
+
+from mtlkit.data.files.frames import (
+    CSV_SUFFIXES,
+    PARQUET_SUFFIXES,
+    Frame,
+    check_unique_header,
+    is_pattern,
+    read_frame,
+    require_columns,
+    resolve_columns,
+)
+from mtlkit.data.files.image_io import (
+    RESIZE_MODES,
+    LazyImages,
+    check_image_args,
+    default_threads,
+    image_size,
+    load_image,
+    load_images,
+    readable,
+)
+from mtlkit.data.files.labelled_file import LabelledFileDataModule
+from mtlkit.data.files.labels import (
+    ACCEPTED,
+    NEGATIVE,
+    POSITIVE,
+    UNCERTAIN,
+    UNCERTAIN_POLICIES,
+    UNKNOWN,
+    check_policy,
+    labels_from_codes,
+    parse_label_cells,
+    parse_label_frame,
+    shown,
+)
+from mtlkit.data.files.splits import (
+    SPLIT_ALIASES,
+    SPLIT_NAMES,
+    check_fractions,
+    fraction_split,
+    iterative_stratification,
+    random_split,
+    split_from_column,
+    stratification_targets,
+)
+from mtlkit.data.files.validate import check_finite_features, check_tasks_labelled, names_preview, report_bad_images
+
+__all__ = [
+    "ACCEPTED",
+    "CSV_SUFFIXES",
+    "NEGATIVE",
+    "PARQUET_SUFFIXES",
+    "POSITIVE",
+    "RESIZE_MODES",
+    "SPLIT_ALIASES",
+    "SPLIT_NAMES",
+    "UNCERTAIN",
+    "UNCERTAIN_POLICIES",
+    "UNKNOWN",
+    "Frame",
+    "LabelledFileDataModule",
+    "LazyImages",
+    "check_finite_features",
+    "check_fractions",
+    "check_image_args",
+    "check_policy",
+    "check_tasks_labelled",
+    "check_unique_header",
+    "default_threads",
+    "fraction_split",
+    "image_size",
+    "is_pattern",
+    "iterative_stratification",
+    "labels_from_codes",
+    "load_image",
+    "load_images",
+    "names_preview",
+    "parse_label_cells",
+    "parse_label_frame",
+    "random_split",
+    "read_frame",
+    "readable",
+    "report_bad_images",
+    "require_columns",
+    "resolve_columns",
+    "shown",
+    "split_from_column",
+    "stratification_targets",
+]

@@ -1,0 +1,188 @@
+"""``data=images``: a CSV or Parquet file with an image-path column and label columns.
+
+Paths are relative to ``data.root`` (default: the folder of the file); absolute paths are used as they are.
+Images are read with Pillow, converted to ``data.channels`` (3 RGB or 1 grey), resized to ``data.image_size`` and
+normalised per channel with the train images' mean and std (or ``data.mean`` / ``data.std``).
+
+By default (``data.in_memory=true``) every image is decoded once at start-up (in threads) into one uint8 tensor
+``[N, C, H, W]``, cached under ``data.cache_dir`` keyed by the files' names, sizes and modification times, and
+batches are cut from it with one index operation: the fastest choice whenever ``N * C * H * W`` bytes fit in
+memory (10,000 RGB images at 64 x 64 take 123 MB). With ``data.in_memory=false`` each batch reads its files
+when it is fetched (use ``data.num_workers`` to read in parallel); the files are only checked at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from mtlkit.data.augment import ImageTransform, channel_stats
+from mtlkit.data.cache import cached, default_cache_dir
+from mtlkit.data.files.frames import Frame, require_columns
+from mtlkit.data.files.image_io import LazyImages, check_image_args, image_size, load_images, readable
+from mtlkit.data.files.labelled_file import LabelledFileDataModule
+from mtlkit.data.files.validate import report_bad_images
+from mtlkit.errors import ConfigError
+
+STATS_SAMPLE = 512  # train images used for mean/std when images are read lazily
+
+
+class ImageDataModule(LabelledFileDataModule):
+    """Images named in a user's file, with one label column per task.
+
+    Args:
+        root: folder the paths are relative to (default: the file's folder).
+        path_column: the column of image paths.
+        image_size: ``int`` or ``[height, width]`` the images are resized to.
+        channels: 3 (RGB) or 1 (grey).
+        resize: ``stretch``, ``crop`` (centre crop after scaling) or ``pad`` (black borders).
+        in_memory: decode everything at start-up (fast) or read each batch from disk.
+        mean, std: per-channel normalisation in [0, 1] units (default: measured on the train images).
+        augment: training augmentations, a subset of ``hflip, vflip, shift, brightness``.
+        shift: largest ``shift`` translation, as a fraction of the image size.
+        skip_bad_images: leave out rows whose image is missing or unreadable (default: fail, naming them).
+        cache_dir: where decoded images are cached (``null``: no cache; ``default``: ``$MTLKIT_CACHE_DIR``).
+        threads: decoding threads (0: up to 8, one per core).
+        **kwargs: :class:`LabelledFileDataModule` arguments (path, label_columns, splits, uncertain, ...).
+    """
+
+    name = "images"
+
+    def __init__(
+        self,
+        root: str | None = None,
+        path_column: str = "path",
+        image_size: int | Sequence[int] = 64,
+        channels: int = 3,
+        resize: str = "stretch",
+        in_memory: bool = True,
+        mean: Sequence[float] | None = None,
+        std: Sequence[float] | None = None,
+        augment: Sequence[str] = (),
+        shift: float = 0.1,
+        skip_bad_images: bool = False,
+        cache_dir: str | None = None,
+        threads: int = 0,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        check_image_args(channels, resize)
+        self.root = root
+        self.path_column = path_column
+        self.size = _image_size(image_size)
+        self.channels = channels
+        self.resize = resize
+        self.in_memory = in_memory
+        for key, v in (("data.mean", mean), ("data.std", std)):
+            if v is not None and len(v) != channels:
+                raise ConfigError(f"{key} needs {channels} values (one per channel), got {list(v)}")
+        self.mean, self.std = mean, std
+        self.augment = list(augment or [])
+        self.shift = shift
+        ImageTransform([0.0] * channels, [1.0] * channels, self.augment, shift)  # checks the names early
+        self.skip_bad_images = skip_bad_images
+        self.cache_dir = default_cache_dir() if cache_dir == "default" else cache_dir
+        self.threads = threads
+        self._pixels: np.ndarray | None = None
+        self._paths: list[str] = []
+
+    def reserved_columns(self, frame: Frame) -> list[str]:
+        require_columns(frame, [self.path_column], "data.path_column")
+        return [self.path_column, *super().reserved_columns(frame)]
+
+    def default_label_columns(self, frame: Frame, reserved: Sequence[str]) -> list[str]:
+        tasks = [c for c in frame.data.columns if c not in reserved]
+        if not tasks:
+            raise ConfigError(f"{frame.path} has no label column besides {list(reserved)}; add one column per task")
+        self.info(f"label columns: all columns but {list(reserved)}: {tasks} (set data.label_columns to choose)")
+        return tasks
+
+    def image_root(self, frame: Frame) -> Path:
+        return Path(self.root).expanduser() if self.root else frame.path.parent
+
+    def usable_rows(self, frame: Frame) -> np.ndarray:
+        """Check every image: blank or missing paths, unreadable files; fail or skip them."""
+        root = self.image_root(frame)
+        cells = frame.data[self.path_column]
+        names = cells.astype(object).where(cells.notna(), "").astype(str).str.strip().tolist()
+        paths = [str(root / n) if n else "" for n in names]
+        exists = np.array([bool(p) and os.path.isfile(p) for p in paths], dtype=bool)
+        if self.in_memory:
+            pixels, ok = self.decode(paths, exists)
+        else:
+            pixels = None
+            ok = exists.copy()
+            ok[exists] = [readable(p) for p, e in zip(paths, exists) if e]
+        bad = {
+            "missing": [(i, names[i] or "(blank path)") for i in np.nonzero(~exists)[0]],
+            "unreadable": [(i, names[i]) for i in np.nonzero(exists & ~ok)[0]],
+        }
+        if not ok.all():
+            warning = report_bad_images(bad, frame, root, self.skip_bad_images, len(ok))
+            self.info(f"warning: {warning}", style="yellow")
+        self._pixels = None if pixels is None else pixels[ok]
+        self._paths = [p for p, k in zip(paths, ok) if k]
+        return ok
+
+    def decode(self, paths: list[str], exists: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Decode the existing files (or load them from the cache); the rest are marked not ok."""
+        present = [p for p, e in zip(paths, exists) if e]
+        stats = [(os.path.abspath(p), *_stat(p)) for p in present]
+        params = {"files": stats, "size": self.size, "channels": self.channels, "resize": self.resize}
+
+        def build() -> dict[str, torch.Tensor]:
+            pixels, ok = load_images(present, self.size, self.channels, self.resize, self.threads)
+            return {"pixels": torch.from_numpy(pixels), "ok": torch.from_numpy(ok)}
+
+        data = cached("images", params, build, self.cache_dir)
+        pixels = np.zeros((len(paths), self.channels, *self.size), dtype=np.uint8)
+        ok = np.zeros(len(paths), dtype=bool)
+        pixels[exists] = data["pixels"].numpy()
+        ok[exists] = data["ok"].numpy()
+        return pixels, ok
+
+    def build_inputs(self, frame: Frame, split: np.ndarray) -> list:
+        if self.in_memory:
+            pixels = torch.from_numpy(self._pixels)
+            xs = [pixels[torch.from_numpy(split == s)] for s in range(3)]
+            train_for_stats = xs[0]
+        else:
+            xs = [
+                LazyImages([p for p, k in zip(self._paths, split == s) if k], self.size, self.channels, self.resize)
+                for s in range(3)
+            ]
+            n = len(xs[0])
+            pick = np.random.default_rng(self.seed).choice(n, size=min(n, STATS_SAMPLE), replace=False)
+            train_for_stats = xs[0][torch.from_numpy(np.sort(pick))]
+        self._pixels = None
+        if self.mean is None or self.std is None:
+            mean, std = channel_stats(train_for_stats)
+            self.mean = self.mean if self.mean is not None else mean
+            self.std = self.std if self.std is not None else std
+        self.transform = ImageTransform(self.mean, self.std)
+        self.train_transform = ImageTransform(self.mean, self.std, self.augment, self.shift) if self.augment else None
+        h, w = self.size
+        how = "in memory" if self.in_memory else "read per batch"
+        aug = f", train augmentation {self.augment}" if self.augment else ""
+        self.info(
+            f"images under {self.image_root(frame)}: {len(split)} at {self.channels}x{h}x{w} ({how}), "
+            f"normalised with mean {_fmt(self.mean)} std {_fmt(self.std)}{aug}"
+        )
+        return xs
+
+
+def _image_size(size) -> tuple[int, int]:
+    return image_size(list(size) if not isinstance(size, (int, float)) else size)
+
+
+def _stat(path: str) -> tuple[int, int]:
+    st = os.stat(path)
+    return st.st_size, st.st_mtime_ns
+
+
+def _fmt(values: Sequence[float]) -> str:
+    return "[" + ", ".join(f"{v:.3f}" for v in values) + "]"

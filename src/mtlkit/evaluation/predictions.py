@@ -1,0 +1,90 @@
+"""Per-example, per-task probabilities of a trained model, written to a CSV (what ``mtlkit-predict`` does).
+
+CHECKPOINT is a .ckpt file or the run directory of any mtlkit run (multitask, separate or transfer). The data
+are those the model was trained on (its saved data config) unless overrides change them: ``data.KEY=VALUE``
+edits the saved config, ``data=NAME ...`` composes conf/data/NAME.yaml instead, as ``mtlkit-train`` would.
+The CSV has one row per example of the split: ``id``, ``prob_<task>`` for every task of the model, and
+``label_<task>`` (1, 0, or empty where the label is unknown or the data have no such task).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+from omegaconf import DictConfig, OmegaConf
+
+from mtlkit.config import CONFIG_DIR
+from mtlkit.data.base import MultiLabelDataModule, collate_batch
+from mtlkit.data.cache import default_cache_dir
+from mtlkit.errors import ConfigError, DataError
+
+
+def data_config(saved: dict[str, Any] | None, overrides: Sequence[str]) -> DictConfig:
+    """The data config to predict on: the checkpoint's own, edited by ``data.*`` overrides, or a new ``data=NAME``."""
+    bad = [o for o in overrides if not o.lstrip("+~").startswith("data")]
+    if bad:
+        raise ConfigError(f"mtlkit-predict only takes data overrides (data=NAME, data.KEY=VALUE), got {bad}")
+    if any(o.startswith("data=") for o in overrides):
+        from hydra import compose, initialize_config_dir
+        from hydra.core.global_hydra import GlobalHydra
+        from hydra.errors import HydraException
+
+        GlobalHydra.instance().clear()
+        try:
+            with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+                cfg = compose(config_name="train", overrides=list(overrides))
+        except HydraException as err:
+            raise ConfigError(f"bad data override in {list(overrides)}: {err}") from err
+        return OmegaConf.create(OmegaConf.to_container(cfg.data, resolve=True))
+    if not saved:
+        raise ConfigError("the checkpoint has no saved data config; name one with data=NAME (and data.KEY=VALUE)")
+    cfg = OmegaConf.create(saved)
+    if "cache_dir" in cfg:  # the saved path is the training machine's; use this machine's cache
+        cfg.cache_dir = str(default_cache_dir())
+    OmegaConf.set_struct(cfg, True)
+    try:
+        cfg.merge_with_dotlist([o[len("data.") :] for o in overrides])
+    except Exception as err:
+        raise ConfigError(f"bad data override in {list(overrides)}: {err}") from err
+    return cfg
+
+
+def predict(module: torch.nn.Module, dm: MultiLabelDataModule, split: str, device: str = "cpu") -> dict[str, Any]:
+    """Probabilities [N, T] of ``module`` on ``split`` of ``dm``, with the split's ids, labels and masks."""
+    dataset = dm.dataset(split)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=dm.eval_batch_size, collate_fn=collate_batch)
+    module = module.to(device).eval()
+    probs = []
+    with torch.inference_mode():
+        for batch in loader:
+            try:
+                probs.append(torch.sigmoid(module(batch["x"].to(device))).float().cpu())
+            except RuntimeError as err:
+                raise DataError(
+                    f"the model does not accept inputs of shape {list(dm.input_shape)} from data '{dm.name}': {err}"
+                ) from err
+    split_data = dm.splits[split]
+    return {"ids": split_data.ids, "probs": torch.cat(probs), "y": split_data.y, "mask": split_data.mask}
+
+
+def write_csv(path: Path, tasks: Sequence[str], data_tasks: Sequence[str], pred: dict[str, Any]) -> int:
+    """One row per example: id, prob_<task> per model task, label_<task> (1, 0 or empty)."""
+    columns = {t: data_tasks.index(t) for t in tasks if t in data_tasks}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["id", *[f"prob_{t}" for t in tasks], *[f"label_{t}" for t in tasks]])
+        probs, y, mask = pred["probs"].tolist(), pred["y"], pred["mask"]
+        for i, example in enumerate(pred["ids"]):
+            labels = []
+            for t in tasks:
+                c = columns.get(t)
+                labels.append("" if c is None or not bool(mask[i, c]) else int(y[i, c]))
+            writer.writerow([example, *[f"{p:.6f}" for p in probs[i]], *labels])
+    tmp.replace(path)
+    return len(pred["ids"])

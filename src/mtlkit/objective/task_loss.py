@@ -1,0 +1,48 @@
+"""The masked per-task loss of a batch, in the two normalisations mtlkit trains with.
+
+``shared`` divisor (the seed formula, every shared network): ``J = sum_j S_j / D``, with D the batch's m
+(``loss.normalization=examples``) or its number of counted entries (``labels``). ``per_task`` divisors
+(``approach=separate``): ``J = sum_j S_j / D_j``, so that task j's loss never depends on another task's labels.
+S_j is task j's logistic loss summed over its counted entries (:mod:`mtlkit.objective.masked_bce`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from mtlkit.objective.masked_bce import check_options, masked_bce_terms_per_task
+from mtlkit.objective.sharding import TaskLosses, task_losses
+
+
+@dataclass(frozen=True)
+class MaskedTaskLoss:
+    """Per-task loss terms of a batch; ``per_task=True`` gives every task its own divisor."""
+
+    normalization: str = "examples"
+    unknown: str = "ignore"
+    per_task: bool = False
+
+    def __post_init__(self) -> None:
+        check_options(self.normalization, self.unknown)
+
+    def terms(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(sums [T], divisor)``: the divisor is a scalar shared by the tasks, or ``[T]`` with ``per_task``."""
+        sums, divisors = masked_bce_terms_per_task(logits, y, mask, self.normalization, self.unknown)
+        if self.per_task:
+            return sums, divisors
+        return sums, divisors[0] if self.normalization == "examples" else divisors.sum()
+
+    def task_losses(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> TaskLosses:
+        """The :class:`TaskLosses` of this process's share of the global batch (one all-reduce under DDP)."""
+        sums, divisor = self.terms(logits, y, mask)
+        return task_losses(sums, divisor, len(y))
+
+    def eval_value(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, float]:
+        """``(loss of the batch, its weight in the epoch's mean)``: the epoch's loss is the seed loss of the split
+        (sum of the losses over the sum of the divisors), or, with per-task divisors, the m-weighted mean."""
+        sums, divisor = self.terms(logits, y, mask)
+        if self.per_task:
+            return (sums / divisor.clamp(min=1)).sum(), len(y)
+        return sums.sum() / divisor.clamp(min=1), divisor

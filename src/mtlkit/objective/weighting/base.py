@@ -1,0 +1,65 @@
+"""The seam where multi-task methods plug in: a weighting turns the per-task losses into what is backpropagated.
+
+Two kinds of method plug in here (CONTRIBUTING.md has a recipe for each):
+
+- a **loss weighting** (:class:`Weighting`) maps the per-task losses of the global batch
+  (:class:`~mtlkit.objective.sharding.TaskLosses`) to one differentiable scalar, e.g. ``losses.combine(w)``.
+  It is an ``nn.Module``: parameters it owns are trained (they join the optimizer in a group of their own, at
+  ``lr_scale`` times the learning rate), and its parameters, buffers and ``get_extra_state()`` are saved in every
+  checkpoint and restored on resume and by ``mtlkit-predict``.
+- a **gradient method** (:class:`GradientWeighting`) needs the per-task gradients of the shared parameters: the
+  module then optimises manually, hands it the Jacobian ``[T, P]`` of the global batch (exact under DDP: the
+  processes' Jacobians are averaged before it is called) and trains the shared parameters on the direction it
+  returns; the task-specific parameters (heads) get the gradient of ``losses.combine()``.
+
+Weights must be the same on every process: compute them from ``losses.values`` (global) or from parameters
+(synchronised by DDP), never from this process's share alone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from mtlkit.objective.sharding import TaskLosses
+
+
+class Weighting(nn.Module):
+    """Base class of loss weightings: ``forward(losses) -> scalar`` to backpropagate.
+
+    Args:
+        tasks: the task names, in the order of the losses.
+    """
+
+    uses_task_gradients = False
+    lr_scale = 1.0  # learning-rate multiplier of the weighting's own parameters (if it has any)
+
+    def __init__(self, tasks: Sequence[str]):
+        super().__init__()
+        self.tasks = list(tasks)
+
+    def forward(self, losses: TaskLosses) -> torch.Tensor:
+        raise NotImplementedError
+
+    def weights(self) -> torch.Tensor | None:
+        """The current task weights ``[T]`` (for logging), or None when the method has none."""
+        return None
+
+
+class GradientWeighting(Weighting):
+    """Base class of gradient methods: ``aggregate(jacobian, losses) -> direction`` for the shared parameters.
+
+    ``jacobian[j]`` is the gradient of task j's loss on the global batch with respect to the shared parameters,
+    flattened; the returned vector ``[P]`` is used as their gradient (before clipping and the optimizer step).
+    """
+
+    uses_task_gradients = True
+
+    def aggregate(self, jacobian: torch.Tensor, losses: TaskLosses) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, losses: TaskLosses) -> torch.Tensor:
+        """What the task-specific parameters train on: the sum of the task losses."""
+        return losses.combine()

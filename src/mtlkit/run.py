@@ -1,0 +1,85 @@
+"""``train(cfg)``: what ``mtlkit-train`` runs. Build the data, run the approach ``approach=`` chooses, write
+``results.json`` (the same keys for every approach) into ``cfg.paths.output_dir``."""
+
+from __future__ import annotations
+
+import platform
+import time
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from mtlkit.approaches.base import Approach
+from mtlkit.build.builders import build_datamodule
+from mtlkit.errors import ConfigError
+from mtlkit.evaluation.results import print_metrics_table, write_results
+from mtlkit.runtime.launch import prepare_launch
+from mtlkit.runtime.loggers import finish_loggers
+
+
+def build_approach(cfg: DictConfig) -> Approach:
+    """The approach object of ``cfg.approach`` (its ``_target_`` class, with the config's other keys)."""
+    if "_target_" not in cfg.approach:
+        raise ConfigError(
+            f"approach {cfg.approach.get('name')!r} has no _target_; choose approach=multitask|separate|transfer "
+            "(or give approach._target_=<your Approach class>)"
+        )
+    approach = instantiate(cfg.approach, _convert_="all")
+    if not isinstance(approach, Approach):
+        raise ConfigError(f"approach._target_ must build a mtlkit.approaches.Approach, got {type(approach).__name__}")
+    return approach
+
+
+def train(cfg: DictConfig) -> dict[str, Any]:
+    """Run ``cfg.approach`` on ``cfg.data`` and write ``results.json`` into ``cfg.paths.output_dir``."""
+    start = time.perf_counter()
+    approach = build_approach(cfg)
+    approach.check(cfg)
+    pl.seed_everything(cfg.seed, workers=True, verbose=False)
+    prepare_launch(cfg)
+    t0 = time.perf_counter()
+    dm = build_datamodule(cfg.data)
+    data_s = time.perf_counter() - t0
+    out = approach.run(cfg, dm)
+    record = out.record()
+    trainer = out.trainer
+    results = {
+        "status": "completed",
+        "approach": approach.name,
+        "data": {
+            "name": dm.name,
+            "sizes": dm.sizes(),
+            "input_shape": list(dm.input_shape),
+            "missing_rate": OmegaConf.to_container(cfg.data, resolve=True).get("missing_rate"),
+        },
+        "tasks": dm.tasks,
+        "label_counts": dm.label_counts(),
+        "seed": cfg.seed,
+        **record,
+        "timings": {"data_s": data_s, **record["timings"], "total_s": time.perf_counter() - start},
+        "environment": {
+            "torch": torch.__version__,
+            "lightning": pl.__version__,
+            "python": platform.python_version(),
+            "accelerator": type(trainer.accelerator).__name__,
+            "devices": trainer.num_devices,
+        },
+        "overrides": command_line_overrides(),
+    }
+    if trainer.is_global_zero:
+        path = write_results(results, cfg.paths.output_dir)
+        print_metrics_table(results["metrics"], title=f"{approach.name} on {dm.name} ({path})")
+    finish_loggers(trainer)
+    return results
+
+
+def command_line_overrides() -> list[str]:
+    """The ``key=value`` overrides of this job (what a sweep varies); empty outside a Hydra app."""
+    from hydra.core.hydra_config import HydraConfig
+
+    if not HydraConfig.initialized():
+        return []
+    return list(HydraConfig.get().overrides.task)

@@ -1,0 +1,52 @@
+"""Shared test helpers: compose the Hydra config the way ``mtlkit-train`` does, and run the CLI."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, open_dict
+
+from mtlkit.config import CONFIG_DIR
+
+
+def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
+    """The composed train config with ``paths.output_dir`` pointing at ``output_dir``."""
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
+
+
+def run_cli(
+    args: list[str], log_dir: Path, timeout: int = 300, module: str = "mtlkit.cli.train"
+) -> subprocess.CompletedProcess:
+    """Run ``python -m <module> <args>`` with outputs under ``log_dir``; returns the finished process."""
+    env = {**os.environ, "MTLKIT_LOG_DIR": str(log_dir), "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+def results_files(log_dir: Path) -> list[Path]:
+    return sorted(log_dir.rglob("results.json"))
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    """The rows of a CSV file with a header, as dicts."""
+    with Path(path).open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def only_row(records: list[dict], **match) -> dict:
+    """The one record whose values equal ``match`` (fails unless exactly one does)."""
+    rows = [r for r in records if all(r[k] == v for k, v in match.items())]
+    assert len(rows) == 1, (match, records)
+    return rows[0]

@@ -1,0 +1,36 @@
+"""Test-only callback that interrupts a run for real: it sends a signal to its own process at a given step.
+
+Added from the command line: ``+callbacks.fault._target_=tests.helpers.fault_injection.SignalAtStep
++callbacks.fault.step=11 +callbacks.fault.signal=SIGKILL``. It fires only in a fresh run (not in one resumed
+from a checkpoint), so that ``resume=RUN_DIR``, which reuses the run's overrides, is not interrupted again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal as signals
+
+import pytorch_lightning as pl
+
+
+class SignalAtStep(pl.Callback):
+    """Send ``signal`` to the process of rank 0 (the command that was started: ``kill PID``) when ``step``
+    optimizer steps are done, before the next one starts."""
+
+    def __init__(self, step: int, signal: str = "SIGKILL"):
+        self.step, self.signal = step, getattr(signals, signal)
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx) -> None:
+        if trainer.ckpt_path is None and trainer.global_step == self.step and trainer.global_rank == 0:
+            os.kill(os.getpid(), self.signal)
+
+
+class RaiseAtStep(pl.Callback):
+    """Raise ``RuntimeError`` when ``step`` optimizer steps are done: a job that crashes mid-training."""
+
+    def __init__(self, step: int):
+        self.step = step
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx) -> None:
+        if trainer.global_step == self.step:
+            raise RuntimeError(f"injected failure at step {self.step}")
