@@ -132,3 +132,22 @@ def test_separate_and_transfer_under_ddp_equal_one_process(tmp_path, approach):
             assert other["n_labelled"] == row["n_labelled"]
             for metric in ("auroc", "ap"):
                 assert other[metric] == pytest.approx(row[metric], abs=1e-3), (split, task, metric)
+
+
+def test_a_gradient_method_under_ddp_equals_one_process(tmp_path):
+    """A gradient method aggregates the Jacobian of the global batch (the processes' Jacobians are averaged first),
+    so 2 processes train exactly like one, although the aggregation is not linear (tests/helpers/weightings.py)."""
+    method = ["weighting._target_=tests.helpers.weightings.UnitNormMean"]
+    one_dir, ddp_dir = tmp_path / "one", tmp_path / "ddp"
+    one = train([*EQUIVALENCE, *method, "logger=csv", "data.batch_size=64"], one_dir)
+    assert one.returncode == 0, one.stderr[-3000:]
+    ddp = train([*EQUIVALENCE, *method, "logger=csv", "trainer=ddp_cpu", "data.batch_size=32"], ddp_dir, timeout=400)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    a, b = run_dirs(one_dir)[0], run_dirs(ddp_dir)[0]
+    assert results(b)["environment"]["devices"] == 2
+    assert len(logged(a, "train/loss_step")) == 8
+    assert logged(b, "train/loss_step") == pytest.approx(logged(a, "train/loss_step"), rel=1e-4, abs=1e-5)
+    for split in ("val", "test"):
+        for task, row in results(a)["metrics"][split]["per_task"].items():
+            for metric in ("auroc", "ap"):
+                assert results(b)["metrics"][split]["per_task"][task][metric] == pytest.approx(row[metric], abs=1e-4)

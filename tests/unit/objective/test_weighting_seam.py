@@ -114,6 +114,15 @@ def test_a_stateful_weighting_trains_checkpoints_resumes_and_predicts(tmp_path, 
     assert predict_main([str(straight), "-o", str(tmp_path / "p.csv")]) == 0
 
 
+def test_aggregating_each_process_share_would_not_be_exact():
+    """Why the Jacobian is averaged over the processes before a non-linear method sees it."""
+    method = UnitNormMean(["a", "b"])
+    share_1, share_2 = torch.tensor([[1.0, 0.0], [0.0, 1.0]]), torch.tensor([[3.0, 0.0], [0.0, -1.0]])
+    local = (method.aggregate(share_1, None) + method.aggregate(share_2, None)) / 2
+    assert torch.equal(method.aggregate((share_1 + share_2) / 2, None), torch.tensor([1.0, 0.0]))
+    assert not torch.allclose(local, torch.tensor([1.0, 0.0]))
+
+
 class _Record(pl.Callback):
     def __init__(self):
         self.batches, self.params = [], []
