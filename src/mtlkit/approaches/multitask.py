@@ -15,7 +15,7 @@ class Multitask(Approach):
     """One shared network; a single-task network is this approach with ``data.tasks=[one]``."""
 
     def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
-        module = build_module(cfg, dm.input_shape, dm.tasks)
+        module = build_module(cfg, dm.input_shape, dm.tasks, label_counts=dm.label_counts())
         trainer = build_trainer(cfg)
         params = print_trainable(module, "multitask")
         fit = fit_and_evaluate(trainer, module, dm, ckpt_path=cfg.get("ckpt_path"))

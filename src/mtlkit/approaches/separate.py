@@ -16,7 +16,7 @@ class Separate(Approach):
     """T independent networks (backbone + head), each trained only on its own task's labelled entries."""
 
     def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
-        module = build_module(cfg, dm.input_shape, dm.tasks, SeparateModule)
+        module = build_module(cfg, dm.input_shape, dm.tasks, SeparateModule, label_counts=dm.label_counts())
         trainer = build_trainer(cfg)
         params = print_trainable(module, f"separate ({len(dm.tasks)} networks)")
         params["networks"] = len(dm.tasks)

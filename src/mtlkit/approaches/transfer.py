@@ -40,7 +40,9 @@ def pretrain(cfg: DictConfig) -> tuple[dict[str, Any], Path | str, dict[str, Any
     t0 = time.perf_counter()
     sdm = build_datamodule(stage.data)
     data_s = time.perf_counter() - t0
-    module = build_module(stage, sdm.input_shape, sdm.tasks, meta={"stage": "pretrain"})
+    module = build_module(
+        stage, sdm.input_shape, sdm.tasks, meta={"stage": "pretrain"}, label_counts=sdm.label_counts()
+    )
     trainer = build_trainer(stage)
     params = print_trainable(module, f"pre-training on '{sdm.name}' ({len(sdm.tasks)} tasks)")
     out = fit_and_evaluate(trainer, module, sdm)
@@ -106,6 +108,7 @@ def build_finetune_module(
         dm.tasks,
         backbone=backbone,
         meta={"stage": "finetune", "source_checkpoint": str(file)},
+        label_counts=dm.label_counts(),
         head_layers=int(settings.get("head_layers") or 1),
         head_hidden=settings.get("head_hidden"),
         backbone_lr_scale=float(settings.get("backbone_lr_scale", 1.0)),

@@ -21,9 +21,10 @@ from torchmetrics import MeanMetric
 
 from mtlkit.evaluation.metrics import METRICS, MaskedMultilabelMetrics
 from mtlkit.models.heads import TaskHeads
-from mtlkit.objective.sharding import TaskLosses, world_size
-from mtlkit.objective.task_gradients import set_gradients, task_jacobian
-from mtlkit.objective.task_loss import MaskedTaskLoss
+from mtlkit.objective.masked_task_loss import MaskedTaskLoss
+from mtlkit.objective.sharding import world_size
+from mtlkit.objective.task_gradients import set_gradients
+from mtlkit.objective.task_losses import TaskLosses
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
 
@@ -47,6 +48,7 @@ class MultiTaskModule(pl.LightningModule):
         backbone_lr_scale: learning-rate multiplier for backbone parameters.
         weighting: turns the per-task losses into what is backpropagated (default: equal weighting, the seed
             formula); see :mod:`mtlkit.objective.weighting.base`.
+        pos_weight: ``[T]`` weights of the positive entries in the loss (``loss.pos_weight``); None: 1.
         gradient_clip_val / gradient_clip_algorithm: clipping applied by the manual step of a gradient method
             (with automatic optimisation the Trainer's own settings apply).
         meta: stored in every checkpoint under ``"mtlkit"`` (config, tasks, input shape).
@@ -67,6 +69,7 @@ class MultiTaskModule(pl.LightningModule):
         loss_unknown: str = "ignore",
         backbone_lr_scale: float = 1.0,
         weighting: Weighting | None = None,
+        pos_weight: torch.Tensor | None = None,
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
         meta: dict | None = None,
@@ -81,6 +84,7 @@ class MultiTaskModule(pl.LightningModule):
         self.weighting = weighting if weighting is not None else EqualWeighting(self.tasks)
         if list(self.weighting.tasks) != self.tasks:
             raise ValueError(f"the weighting is for tasks {self.weighting.tasks}, the heads for {self.tasks}")
+        self.register_buffer("pos_weight", None if pos_weight is None else torch.as_tensor(pos_weight).float())
         self.automatic_optimization = not self.weighting.uses_task_gradients
         self.gradient_clip_val = gradient_clip_val
         self.gradient_clip_algorithm = gradient_clip_algorithm
@@ -107,7 +111,11 @@ class MultiTaskModule(pl.LightningModule):
         Every head is in the graph even where its task has no label in this batch (masked entries give zero
         gradients), so DDP never sees an unused parameter.
         """
-        return self.objective.task_losses(self(batch["x"]), batch["y"], batch["mask"])
+        losses = self.objective.task_losses(self(batch["x"]), batch["y"], batch["mask"], self.pos_weight)
+        losses.shared_parameters = self.shared_parameters()
+        if self._trainer is not None:
+            losses.step, losses.epoch = self.global_step, self.current_epoch
+        return losses
 
     @staticmethod
     def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str]) -> nn.Module:
@@ -123,18 +131,27 @@ class MultiTaskModule(pl.LightningModule):
         m = len(batch["y"]) if world_size() == 1 else int(losses.examples.item())
         self.log("train/loss", losses.value(), on_step=True, on_epoch=True, prog_bar=True, batch_size=m)
         if self.automatic_optimization:
+            self._step_losses = losses
             return self.weighting(losses)
         self._gradient_method_step(losses)
+        self.weighting.after_step(self, batch, losses)
         return None
+
+    def on_train_batch_end(self, outputs: Any, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        losses = getattr(self, "_step_losses", None)
+        if self.automatic_optimization and losses is not None:
+            self._step_losses = None
+            self.weighting.after_step(self, batch, losses)
 
     def _gradient_method_step(self, losses: TaskLosses) -> None:
         """One manual optimisation step of a gradient method (see the module docstring)."""
         optimizer = self.optimizers()
-        shared = self.shared_parameters()
-        direction = self.weighting.aggregate(task_jacobian(losses.shares(), shared), losses)
+        shared = list(losses.shared_parameters)
+        direction = self.weighting.aggregate(losses.jacobian(), losses) if shared else None
         optimizer.zero_grad()
         self.manual_backward(self.weighting(losses))  # heads (and DDP's synchronisation) as in automatic mode
-        set_gradients(shared, direction)
+        if direction is not None:
+            set_gradients(shared, direction)
         self.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
         optimizer.step()
         scheduler = self.lr_schedulers()
@@ -143,7 +160,7 @@ class MultiTaskModule(pl.LightningModule):
 
     def _eval_step(self, split: str, batch: dict[str, torch.Tensor]) -> None:
         logits = self(batch["x"])
-        value, weight = self.objective.eval_value(logits, batch["y"], batch["mask"])
+        value, weight = self.objective.eval_value(logits, batch["y"], batch["mask"], self.pos_weight)
         self.eval_loss[split].update(value, weight=weight)
         self.metrics[split].update(torch.sigmoid(logits), batch["y"], batch["mask"])
 

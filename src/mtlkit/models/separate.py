@@ -79,7 +79,7 @@ class SeparateModule(MultiTaskModule):
     """T independent networks in one LightningModule (see the module docstring).
 
     Takes the arguments of :class:`MultiTaskModule`; ``backbone`` must be a :class:`SeparateBackbones`. Each task's
-    loss is normalised by its own divisor, also globally under DDP (:class:`~mtlkit.objective.sharding.TaskLosses`).
+    loss is normalised by its own divisor, also globally under DDP (:class:`~mtlkit.objective.task_losses.TaskLosses`).
     """
 
     architecture = "separate"  # keys backbone.networks.<j>.*
@@ -96,10 +96,10 @@ class SeparateModule(MultiTaskModule):
         if list(tasks) != backbone.tasks:
             raise ConfigError(f"networks are for tasks {backbone.tasks}, heads for {list(tasks)}")
         super().__init__(backbone=backbone, tasks=tasks, **kwargs)
-        if self.weighting.uses_task_gradients:
+        if self.weighting.needs_shared_parameters:
             raise ConfigError(
-                f"{type(self.weighting).__name__} combines the task gradients of shared parameters, and "
-                "approach=separate shares none: use it with approach=multitask, or choose a loss weighting"
+                f"{type(self.weighting).__name__} works on the task gradients of shared parameters, and "
+                "approach=separate shares none: use it with approach=multitask or transfer, or choose a loss weighting"
             )
 
     def network_parameters(self, index: int) -> list[tuple[torch.Tensor, int | None]]:

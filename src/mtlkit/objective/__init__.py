@@ -7,9 +7,10 @@ returns what is backpropagated. docs/loss.md states the contract.
 """
 
 from mtlkit.objective.masked_bce import masked_bce, masked_bce_per_task, masked_bce_terms, masked_bce_terms_per_task
-from mtlkit.objective.sharding import ShardLoss, TaskLosses, all_reduce_sum, shard_loss, task_losses, world_size
+from mtlkit.objective.masked_task_loss import MaskedTaskLoss
+from mtlkit.objective.sharding import all_reduce_sum, world_size
 from mtlkit.objective.task_gradients import set_gradients, task_jacobian
-from mtlkit.objective.task_loss import MaskedTaskLoss
+from mtlkit.objective.task_losses import ShardLoss, TaskLosses, shard_loss, task_losses
 from mtlkit.objective.weighting import EqualWeighting, GradientWeighting, Weighting
 
 __all__ = [

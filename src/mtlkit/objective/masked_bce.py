@@ -70,17 +70,21 @@ def masked_bce_terms_per_task(
     mask: torch.Tensor,
     normalization: str = "examples",
     unknown: str = "ignore",
+    pos_weight: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-task parts of the loss, ``(sums [T], divisors [T])``: task j's loss is ``sums[j] / divisors[j]``.
 
     The divisor of task j is m (``examples``) or task j's number of counted entries (``labels``), so that task
     j's loss, and its gradients, never depend on another task's labels (what ``approach=separate`` needs).
+    ``pos_weight`` ``[T]`` multiplies the loss of the positive entries of each task (``loss.pos_weight``).
     """
     check_options(normalization, unknown)
     if unknown == "negative":
         y = torch.where(mask, y, 0.0)
         mask = torch.ones_like(mask)
-    per_entry = F.binary_cross_entropy_with_logits(logits, torch.where(mask, y, 0.0), reduction="none")
+    per_entry = F.binary_cross_entropy_with_logits(
+        logits, torch.where(mask, y, 0.0), reduction="none", pos_weight=pos_weight
+    )
     sums = torch.where(mask, per_entry, 0.0).sum(0)
     if normalization == "examples":
         divisors = torch.full_like(sums, float(logits.shape[0]), dtype=torch.float32)

@@ -5,7 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from mtlkit.objective.masked_bce import masked_bce, masked_bce_terms
-from mtlkit.objective.sharding import shard_loss
+from mtlkit.objective.task_losses import shard_loss
 
 
 @settings(max_examples=50, deadline=None)

@@ -3,7 +3,7 @@
 Two kinds of method plug in here (CONTRIBUTING.md has a recipe for each):
 
 - a **loss weighting** (:class:`Weighting`) maps the per-task losses of the global batch
-  (:class:`~mtlkit.objective.sharding.TaskLosses`) to one differentiable scalar, e.g. ``losses.combine(w)``.
+  (:class:`~mtlkit.objective.task_losses.TaskLosses`) to one differentiable scalar, e.g. ``losses.combine(w)``.
   It is an ``nn.Module``: parameters it owns are trained (they join the optimizer in a group of their own, at
   ``lr_scale`` times the learning rate), and its parameters, buffers and ``get_extra_state()`` are saved in every
   checkpoint and restored on resume and by ``mtlkit-predict``.
@@ -11,6 +11,10 @@ Two kinds of method plug in here (CONTRIBUTING.md has a recipe for each):
   module then optimises manually, hands it the Jacobian ``[T, P]`` of the global batch (exact under DDP: the
   processes' Jacobians are averaged before it is called) and trains the shared parameters on the direction it
   returns; the task-specific parameters (heads) get the gradient of ``losses.combine()``.
+
+A loss weighting may also read ``losses.jacobian()`` (e.g. GradNorm's per-task gradient norms; set
+``needs_shared_parameters``), ``losses.counts`` / ``losses.present`` (labelled entries per task in the global
+batch), ``losses.step`` and ``losses.epoch``, and act after the optimizer step in :meth:`Weighting.after_step`.
 
 Weights must be the same on every process: compute them from ``losses.values`` (global) or from parameters
 (synchronised by DDP), never from this process's share alone.
@@ -23,7 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from mtlkit.objective.sharding import TaskLosses
+from mtlkit.objective.task_losses import TaskLosses
 
 
 class Weighting(nn.Module):
@@ -33,7 +37,8 @@ class Weighting(nn.Module):
         tasks: the task names, in the order of the losses.
     """
 
-    uses_task_gradients = False
+    uses_task_gradients = False  # a gradient method: the module optimises manually and calls aggregate()
+    needs_shared_parameters = False  # uses losses.jacobian(): refused where no parameter is shared
     lr_scale = 1.0  # learning-rate multiplier of the weighting's own parameters (if it has any)
 
     def __init__(self, tasks: Sequence[str]):
@@ -47,6 +52,10 @@ class Weighting(nn.Module):
         """The current task weights ``[T]`` (for logging), or None when the method has none."""
         return None
 
+    def after_step(self, module: nn.Module, batch: dict[str, torch.Tensor], losses: TaskLosses) -> None:
+        """Called after each optimizer step with the step's batch and losses (e.g. to measure the losses again
+        with the updated network, as FAMO does: ``module.task_losses(batch)`` under ``torch.no_grad()``)."""
+
 
 class GradientWeighting(Weighting):
     """Base class of gradient methods: ``aggregate(jacobian, losses) -> direction`` for the shared parameters.
@@ -56,6 +65,7 @@ class GradientWeighting(Weighting):
     """
 
     uses_task_gradients = True
+    needs_shared_parameters = True
 
     def aggregate(self, jacobian: torch.Tensor, losses: TaskLosses) -> torch.Tensor:
         raise NotImplementedError

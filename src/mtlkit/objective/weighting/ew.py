@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from mtlkit.objective.sharding import TaskLosses
+from mtlkit.objective.task_losses import TaskLosses
 from mtlkit.objective.weighting.base import Weighting
 
 

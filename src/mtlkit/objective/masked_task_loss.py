@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import torch
 
 from mtlkit.objective.masked_bce import check_options, masked_bce_terms_per_task
-from mtlkit.objective.sharding import TaskLosses, task_losses
+from mtlkit.objective.task_losses import TaskLosses, task_losses
 
 
 @dataclass(frozen=True)
@@ -27,22 +27,29 @@ class MaskedTaskLoss:
     def __post_init__(self) -> None:
         check_options(self.normalization, self.unknown)
 
-    def terms(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def terms(
+        self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, pos_weight: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``(sums [T], divisor)``: the divisor is a scalar shared by the tasks, or ``[T]`` with ``per_task``."""
-        sums, divisors = masked_bce_terms_per_task(logits, y, mask, self.normalization, self.unknown)
+        sums, divisors = masked_bce_terms_per_task(logits, y, mask, self.normalization, self.unknown, pos_weight)
         if self.per_task:
             return sums, divisors
         return sums, divisors[0] if self.normalization == "examples" else divisors.sum()
 
-    def task_losses(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> TaskLosses:
+    def task_losses(
+        self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, pos_weight: torch.Tensor | None = None
+    ) -> TaskLosses:
         """The :class:`TaskLosses` of this process's share of the global batch (one all-reduce under DDP)."""
-        sums, divisor = self.terms(logits, y, mask)
-        return task_losses(sums, divisor, len(y))
+        sums, divisor = self.terms(logits, y, mask, pos_weight)
+        counts = torch.full_like(sums, len(y)) if self.unknown == "negative" else mask.sum(0).to(sums.dtype)
+        return task_losses(sums, divisor, len(y), counts=counts)
 
-    def eval_value(self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, float]:
+    def eval_value(
+        self, logits: torch.Tensor, y: torch.Tensor, mask: torch.Tensor, pos_weight: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, float]:
         """``(loss of the batch, its weight in the epoch's mean)``: the epoch's loss is the seed loss of the split
         (sum of the losses over the sum of the divisors), or, with per-task divisors, the m-weighted mean."""
-        sums, divisor = self.terms(logits, y, mask)
+        sums, divisor = self.terms(logits, y, mask, pos_weight)
         if self.per_task:
             return (sums / divisor.clamp(min=1)).sum(), len(y)
         return sums.sum() / divisor.clamp(min=1), divisor

@@ -1,0 +1,45 @@
+"""Rebuild the whole model a checkpoint holds from the config it stores, through the same builder as training."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from omegaconf import OmegaConf
+
+from mtlkit.build.builders import build_module
+from mtlkit.errors import CheckpointError
+from mtlkit.models.module import MultiTaskModule
+from mtlkit.models.separate import SeparateModule
+
+MODULE_CLASSES: dict[str, type[MultiTaskModule]] = {cls.architecture: cls for cls in (MultiTaskModule, SeparateModule)}
+
+
+def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoint") -> MultiTaskModule:
+    """The whole model a checkpoint holds (backbone(s), heads, weighting state), weights loaded, in eval mode."""
+    meta = ckpt["mtlkit"]
+    config = meta.get("config") or {}
+    if not config.get("model") or not meta.get("input_shape") or not meta.get("tasks"):
+        raise CheckpointError(f"{file} lacks the model config, input shape or tasks needed to rebuild its model")
+    architecture = meta.get("architecture", "shared")
+    if architecture not in MODULE_CLASSES:
+        raise CheckpointError(f"{file} holds an unknown architecture {architecture!r}; known: {sorted(MODULE_CLASSES)}")
+    cfg = OmegaConf.create(config)
+    module = build_module(
+        cfg,
+        meta["input_shape"],
+        meta["tasks"],
+        MODULE_CLASSES[architecture],
+        head_layers=int(meta.get("head_layers", 1)),
+        head_hidden=meta.get("head_hidden"),
+        meta={k: v for k, v in meta.items() if k not in ("config", "input_shape", "approach")},
+    )
+    module.meta = dict(meta)
+    missing, unexpected = module.load_state_dict(ckpt["state_dict"], strict=False)
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{file} does not match the model its own config describes: missing {missing[:6]}, "
+            f"unexpected {unexpected[:6]}; was it written by another mtlkit version?"
+        )
+    return module.eval()
