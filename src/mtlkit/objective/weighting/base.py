@@ -27,6 +27,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
+from mtlkit.errors import ConfigError
 from mtlkit.objective.task_losses import TaskLosses
 
 
@@ -35,15 +36,20 @@ class Weighting(nn.Module):
 
     Args:
         tasks: the task names, in the order of the losses.
+        log_every: every how many training steps the per-task gradient norms and cosines of the shared
+            parameters and the task weights are measured and logged (None: once per epoch, 0: never).
     """
 
     uses_task_gradients = False  # a gradient method: the module optimises manually and calls aggregate()
     needs_shared_parameters = False  # uses losses.jacobian(): refused where no parameter is shared
     lr_scale = 1.0  # learning-rate multiplier of the weighting's own parameters (if it has any)
 
-    def __init__(self, tasks: Sequence[str]):
+    def __init__(self, tasks: Sequence[str], log_every: int | None = None):
         super().__init__()
         self.tasks = list(tasks)
+        if log_every is not None and log_every < 0:
+            raise ConfigError(f"weighting.log_every must be >= 0 or null (once per epoch), got {log_every}")
+        self.log_every = log_every
 
     def forward(self, losses: TaskLosses) -> torch.Tensor:
         raise NotImplementedError
