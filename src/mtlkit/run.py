@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mtlkit.approaches.base import Approach
-from mtlkit.build.builders import build_datamodule
+from mtlkit.build.builders import build_datamodule, check_gradient_method_launch
 from mtlkit.errors import ConfigError
 from mtlkit.evaluation.results import print_metrics_table, write_results
 from mtlkit.runtime.launch import prepare_launch
@@ -38,6 +38,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     start = time.perf_counter()
     approach = build_approach(cfg)
     approach.check(cfg)
+    check_gradient_method_launch(cfg)  # before any data is built
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     prepare_launch(cfg)
     t0 = time.perf_counter()

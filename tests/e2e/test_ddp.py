@@ -151,3 +151,31 @@ def test_a_gradient_method_under_ddp_equals_one_process(tmp_path):
         for task, row in results(a)["metrics"][split]["per_task"].items():
             for metric in ("auroc", "ap"):
                 assert results(b)["metrics"][split]["per_task"][task][metric] == pytest.approx(row[metric], abs=1e-4)
+
+
+BALANCING = ["famo", "uw", "upgrad", "pcgrad"]  # stateful loss weightings and gradient aggregators
+
+
+@pytest.fixture(scope="module")
+def balancing_runs(tmp_path_factory):
+    """One multirun per launch, a job per method: 1 process with batches of 64, 2 processes with 32 each."""
+    one_dir, ddp_dir = tmp_path_factory.mktemp("balancing_one"), tmp_path_factory.mktemp("balancing_ddp")
+    sweep = [*EQUIVALENCE, "logger=csv", f"weighting={','.join(BALANCING)}"]
+    one = train(["-m", *sweep, "data.batch_size=64"], one_dir, timeout=400)
+    assert one.returncode == 0, one.stderr[-3000:]
+    ddp = train(["-m", *sweep, "trainer=ddp_cpu", "data.batch_size=32"], ddp_dir, timeout=600)
+    assert ddp.returncode == 0, ddp.stderr[-3000:]
+    return run_dirs(one_dir), run_dirs(ddp_dir)
+
+
+@pytest.mark.parametrize("job, method", list(enumerate(BALANCING)))
+def test_balancing_methods_under_ddp_equal_one_process(balancing_runs, job, method):
+    """Weights from global losses, Jacobians of the global batch: N processes train like one, method by method."""
+    a, b = balancing_runs[0][job], balancing_runs[1][job]
+    assert f"weighting={method}" in results(a)["overrides"] and f"weighting={method}" in results(b)["overrides"]
+    assert results(b)["environment"]["devices"] == 2
+    assert logged(b, "train/loss_step") == pytest.approx(logged(a, "train/loss_step"), rel=1e-4, abs=1e-5)
+    for split in ("val", "test"):
+        for task, row in results(a)["metrics"][split]["per_task"].items():
+            for metric in ("auroc", "ap"):
+                assert results(b)["metrics"][split]["per_task"][task][metric] == pytest.approx(row[metric], abs=1e-4)

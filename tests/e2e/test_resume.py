@@ -65,3 +65,17 @@ def test_sigterm_saves_a_checkpoint_at_the_current_step_and_resumes_to_the_same_
     resumed = train([f"resume={run_dir}"], tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert results(run_dir)["metrics"] == reference["metrics"]
+
+
+def test_a_stateful_balancing_method_killed_mid_epoch_resumes_to_the_same_results(tmp_path):
+    """FAMO keeps task logits and their optimizer's moments, and measures the losses again after every step: all
+    of it is in last.ckpt, so the resumed run ends exactly like an uninterrupted one."""
+    run = [*RUN, "weighting=famo"]
+    reference = train(run, tmp_path / "reference")
+    assert reference.returncode == 0, reference.stderr[-3000:]
+    killed = train([*run, *fault(11, "SIGKILL")], tmp_path / "killed")
+    assert killed.returncode == -signal.SIGKILL
+    run_dir = run_dirs(tmp_path / "killed")[0]
+    resumed = train([f"resume={run_dir}"], tmp_path / "killed")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert results(run_dir)["metrics"] == results(run_dirs(tmp_path / "reference")[0])["metrics"]

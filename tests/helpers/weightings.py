@@ -21,8 +21,8 @@ class LearnedScales(Weighting):
 
     lr_scale = 10.0
 
-    def __init__(self, tasks: Sequence[str], init: float = 0.0):
-        super().__init__(tasks)
+    def __init__(self, tasks: Sequence[str], init: float = 0.0, log_every: int | None = None):
+        super().__init__(tasks, log_every)
         self.logits = nn.Parameter(torch.full((len(self.tasks),), float(init)))
         self.register_buffer("steps", torch.zeros((), dtype=torch.long))
         self.note = "fresh"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -16,13 +16,15 @@ from mtlkit.models.module import MultiTaskModule
 
 @dataclass
 class FitResult:
-    """Metrics on val and test of the evaluated weights, where they came from, and how long it took."""
+    """Metrics on val and test of the evaluated weights, where they came from, how long it took, and what the task
+    gradient monitor saw during the fit (``task_gradients`` / ``task_weights`` entries of results.json)."""
 
     metrics: dict[str, Any]
     best_checkpoint: str | None
     epochs: int
     global_steps: int
     timings: dict[str, float]
+    task_gradients: dict[str, Any] = field(default_factory=dict)
 
 
 def best_checkpoint(trainer: pl.Trainer) -> str | None:
@@ -40,6 +42,7 @@ def fit_and_evaluate(
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     fit_s = time.perf_counter() - t0
+    task_gradients = module.task_gradient_record()  # of this fit, before a checkpoint is loaded for evaluation
     best = best_checkpoint(trainer)
     t1 = time.perf_counter()
     trainer.validate(module, datamodule=dm, ckpt_path=best, verbose=False)
@@ -50,4 +53,5 @@ def fit_and_evaluate(
         epochs=trainer.current_epoch,
         global_steps=trainer.global_step,
         timings={"fit_s": fit_s, "evaluate_s": time.perf_counter() - t1},
+        task_gradients=task_gradients,
     )

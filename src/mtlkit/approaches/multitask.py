@@ -19,4 +19,4 @@ class Multitask(Approach):
         trainer = build_trainer(cfg)
         params = print_trainable(module, "multitask")
         fit = fit_and_evaluate(trainer, module, dm, ckpt_path=cfg.get("ckpt_path"))
-        return ApproachResult(fit=fit, parameters=params, trainer=trainer)
+        return ApproachResult(fit=fit, parameters=params, trainer=trainer, extra=fit.task_gradients)

@@ -22,4 +22,5 @@ class Separate(Approach):
         params["networks"] = len(dm.tasks)
         params["per_network"] = params["total"] // len(dm.tasks)
         fit = fit_and_evaluate(trainer, module, dm, ckpt_path=cfg.get("ckpt_path"))
-        return ApproachResult(fit=fit, parameters=params, trainer=trainer)
+        # No parameter is shared, so there are no task gradients to compare: only the weights are recorded.
+        return ApproachResult(fit=fit, parameters=params, trainer=trainer, extra=fit.task_gradients)

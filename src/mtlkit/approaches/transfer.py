@@ -199,6 +199,7 @@ class Transfer(Approach):
             extra={
                 "transfer": {"source": source, "checkpoint": str(file), "task": origin.get("task")},
                 "finetune": {**recorded, "strategy": strategy.name, "phases": records},
+                **out.task_gradients,  # of the last (fine-tuning) fit
             },
             timings={"pretrain_s": pretrain_s},
         )

@@ -6,6 +6,7 @@ from mtlkit.build.builders import (
     build_module,
     build_trainer,
     build_weighting,
+    check_gradient_method_launch,
     instantiate_group,
     weighting_class,
 )
@@ -18,6 +19,7 @@ __all__ = [
     "build_module",
     "build_trainer",
     "build_weighting",
+    "check_gradient_method_launch",
     "instantiate_group",
     "module_from_checkpoint",
     "weighting_class",

@@ -42,7 +42,13 @@ def weighting_class(cfg: DictConfig) -> type[Weighting]:
     target = (cfg.get("weighting") or {}).get("_target_")
     if target is None:
         return EqualWeighting
-    cls = get_class(target)
+    try:
+        cls = get_class(target)
+    except Exception as err:  # Hydra raises ImportError or ValueError around the import's own error
+        root: BaseException = err
+        while root.__cause__ is not None or root.__context__ is not None:
+            root = root.__cause__ or root.__context__  # type: ignore[assignment]
+        raise ConfigError(f"weighting._target_={target} cannot be imported ({root}); check weighting=NAME") from err
     if not (isinstance(cls, type) and issubclass(cls, Weighting)):
         raise ConfigError(f"weighting._target_={target} is not a mtlkit.objective.weighting.Weighting")
     return cls
@@ -136,6 +142,22 @@ def build_module(
     return module_cls(backbone, list(tasks), **kwargs)
 
 
+def check_gradient_method_launch(cfg: DictConfig) -> None:
+    """Trainer settings a gradient method (manual optimisation) cannot train with: a one-line ConfigError each."""
+    if not weighting_class(cfg).uses_task_gradients:
+        return
+    if int(cfg.trainer.get("accumulate_grad_batches") or 1) != 1:
+        raise ConfigError(
+            "a gradient method (weighting=...) steps once per batch: set trainer.accumulate_grad_batches=1, "
+            "or raise data.batch_size instead"
+        )
+    if "16-mixed" in str(cfg.trainer.get("precision")) and "bf16" not in str(cfg.trainer.get("precision")):
+        raise ConfigError(
+            "a gradient method (weighting=...) reads unscaled per-task gradients, which fp16's loss scaling "
+            "would corrupt: use trainer.precision=bf16-mixed or 32-true"
+        )
+
+
 def instantiate_group(cfg: DictConfig | None) -> list[Any]:
     """One object per entry of a group of named configs (callbacks, loggers); null entries are switched off."""
     return [instantiate(c) for c in (cfg or {}).values() if c is not None and "_target_" in c]
@@ -149,11 +171,7 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback] | None = None
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks")) + list(extra_callbacks or [])
     loggers: list[Logger] = instantiate_group(cfg.get("logger"))
     if weighting_class(cfg).uses_task_gradients:
-        if int(cfg.trainer.get("accumulate_grad_batches") or 1) != 1:
-            raise ConfigError(
-                "a gradient method (weighting=...) steps once per batch: set trainer.accumulate_grad_batches=1, "
-                "or raise data.batch_size instead"
-            )
+        check_gradient_method_launch(cfg)
         overrides = {"gradient_clip_val": None, "gradient_clip_algorithm": None, **overrides}
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **overrides)
     for lg in loggers:

@@ -8,8 +8,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from mtlkit.build.builders import build_module
-from mtlkit.errors import CheckpointError
+from mtlkit.build.builders import build_module, build_weighting, weighting_class
+from mtlkit.console import get_console
+from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.separate import SeparateModule
 
@@ -26,6 +27,14 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
     if architecture not in MODULE_CLASSES:
         raise CheckpointError(f"{file} holds an unknown architecture {architecture!r}; known: {sorted(MODULE_CLASSES)}")
     cfg = OmegaConf.create(config)
+    state = dict(ckpt["state_dict"])
+    try:
+        weighting_class(cfg)
+        build_weighting(cfg, meta["tasks"])
+    except ConfigError as err:  # e.g. a method whose package is not installed here: predictions do not need it
+        get_console().print(f"[yellow]note: the run's weighting is not rebuilt ({err}); predictions do not use it")
+        cfg.weighting = {"_target_": "mtlkit.objective.weighting.ew.EqualWeighting"}
+        state = {k: v for k, v in state.items() if not k.startswith("weighting.")}
     module = build_module(
         cfg,
         meta["input_shape"],
@@ -36,7 +45,7 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
         meta={k: v for k, v in meta.items() if k not in ("config", "input_shape", "approach")},
     )
     module.meta = dict(meta)
-    missing, unexpected = module.load_state_dict(ckpt["state_dict"], strict=False)
+    missing, unexpected = module.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise CheckpointError(
             f"{file} does not match the model its own config describes: missing {missing[:6]}, "

@@ -15,6 +15,7 @@ from mtlkit.report.build import SPLITS, Options, build_report
 from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec
 from mtlkit.report.plots import draw_plots, numeric_keys
 from mtlkit.report.tables import print_report
+from mtlkit.report.task_plots import draw_task_plots
 from mtlkit.report.write import write_report
 
 EPILOG = """examples:
@@ -31,7 +32,8 @@ def parser() -> argparse.ArgumentParser:
         prog="mtlkit-report",
         description="Summarise mtlkit runs and multiruns: per-task and macro metrics grouped by the swept "
         "parameters (mean ± std over seeds), Δm against the separate-network baseline, PNG plots. "
-        "Failed runs and jobs a sweep planned but never ran are listed.",
+        "Failed runs and jobs a sweep planned but never ran are listed; where runs recorded them, heatmaps of "
+        "the task-gradient cosines and plots of the task weights.",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -99,11 +101,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             if bad:
                 raise ConfigError(f"--x {bad}: not a swept numeric key; the numeric swept keys are {numeric}")
         plots = [] if args.no_plots else draw_plots(report, out / "plots", args.x)
-        written = write_report(report, out, plots, args.title)
+        task_plots = [] if args.no_plots else draw_task_plots(report, out / "plots")
+        written = write_report(report, out, plots, args.title, task_plots)
     except MtlkitError as err:
         console.print(f"[red]mtlkit-report: {err}")
         return 2
-    print_report(report, console, [*written, *plots])
+    print_report(report, console, [*written, *plots, *task_plots])
     coll = report.collection
     if not coll.succeeded:
         console.print("[red]no run succeeded: see the failed runs above")

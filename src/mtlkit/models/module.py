@@ -5,6 +5,11 @@ place that decides what is backpropagated. A loss weighting trains with Lightnin
 gradient method (``weighting.uses_task_gradients``) switches the module to manual optimisation, where the step
 takes the per-task Jacobian of the shared parameters, the weighting's direction, gradient clipping, the
 optimizer and the scheduler in that order.
+
+At the steps ``weighting.log_every`` chooses, a :class:`~mtlkit.objective.task_gradient_monitor.TaskGradientMonitor`
+measures the per-task gradient norms and cosines of the shared parameters and the task weights (logged as
+``train/grad_norm/*``, ``train/grad_cos/*``, ``train/weight/*``; summarised in results.json). It never changes what
+is trained, and its state is in every checkpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
+from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 from torchmetrics import MeanMetric
 
@@ -23,12 +29,14 @@ from mtlkit.evaluation.metrics import METRICS, MaskedMultilabelMetrics
 from mtlkit.models.heads import TaskHeads
 from mtlkit.objective.masked_task_loss import MaskedTaskLoss
 from mtlkit.objective.sharding import world_size
+from mtlkit.objective.task_gradient_monitor import TaskGradientMonitor
 from mtlkit.objective.task_gradients import set_gradients
 from mtlkit.objective.task_losses import TaskLosses
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
 
 EVAL_SPLITS = ("val", "test")
+MONITOR_KEY = "task_gradient_monitor"  # where checkpoints keep the monitor's state
 
 # Epoch-level metrics are computed from states gathered from every process (torchmetrics), so each process logs
 # the same value: Lightning's advice to add sync_dist=True (one all-reduce per logged value) does not apply.
@@ -93,6 +101,7 @@ class MultiTaskModule(pl.LightningModule):
         self.metrics = nn.ModuleDict({s: MaskedMultilabelMetrics(self.tasks) for s in EVAL_SPLITS})
         self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_SPLITS})  # sum of losses / sum of divisors
         self.results: dict[str, dict] = {}
+        self.task_gradient_monitor = TaskGradientMonitor(self.tasks, self.weighting.log_every)
 
     @property
     def loss_normalization(self) -> str:
@@ -131,17 +140,41 @@ class MultiTaskModule(pl.LightningModule):
         m = len(batch["y"]) if world_size() == 1 else int(losses.examples.item())
         self.log("train/loss", losses.value(), on_step=True, on_epoch=True, prog_bar=True, batch_size=m)
         if self.automatic_optimization:
-            self._step_losses = losses
-            return self.weighting(losses)
+            self._pending_after_step = (batch, losses)  # for weighting.after_step, once the optimizer has stepped
+            loss = self.weighting(losses)
+            self._monitor_task_gradients(losses)
+            return loss
         self._gradient_method_step(losses)
+        self._monitor_task_gradients(losses)  # the step's Jacobian is cached: no extra backward pass
         self.weighting.after_step(self, batch, losses)
         return None
 
-    def on_train_batch_end(self, outputs: Any, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        losses = getattr(self, "_step_losses", None)
-        if self.automatic_optimization and losses is not None:
-            self._step_losses = None
-            self.weighting.after_step(self, batch, losses)
+    def _monitor_task_gradients(self, losses: TaskLosses) -> None:
+        """At the steps ``weighting.log_every`` chooses: measure and log the task gradients and weights (epoch means
+        of the measurements, so that no logger drops them between its ``log_every_n_steps``)."""
+        monitor = self.task_gradient_monitor
+        if not monitor.due(losses.step, losses.epoch):
+            return
+        measurement = monitor.measure(losses, self.weighting.weights())
+        for name, value in monitor.scalars(measurement).items():
+            self.log(name, value, on_step=False, on_epoch=True, batch_size=1)
+
+    def task_gradient_record(self) -> dict[str, Any]:
+        """The monitor's results.json entries (``task_gradients``, ``task_weights``) of the current fit."""
+        return self.task_gradient_monitor.record()
+
+    def setup(self, stage: str) -> None:
+        if stage == "fit":  # before a resumed fit restores the monitor (on_load_checkpoint)
+            self.task_gradient_monitor.reset()
+
+    def optimizer_step(self, *args: Any, **kwargs: Any) -> None:
+        """Lightning's step (which runs ``training_step`` and the backward pass in its closure), then the weighting's
+        ``after_step``: before any callback sees the batch end, so that a checkpoint saved then holds the
+        weighting's state after this step (what an exact resume needs)."""
+        super().optimizer_step(*args, **kwargs)
+        pending, self._pending_after_step = getattr(self, "_pending_after_step", None), None
+        if pending is not None:
+            self.weighting.after_step(self, *pending)
 
     def _gradient_method_step(self, losses: TaskLosses) -> None:
         """One manual optimisation step of a gradient method (see the module docstring)."""
@@ -243,3 +276,11 @@ class MultiTaskModule(pl.LightningModule):
             "head_hidden": self.heads.hidden,
             "feature_dim": self.heads.in_features,
         }
+        checkpoint[MONITOR_KEY] = self.task_gradient_monitor.state_dict()
+
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        """A resumed fit continues the monitor's means and history; evaluating a checkpoint (``validate`` and
+        ``test`` with the best one) leaves the training record as it is."""
+        fitting = self._trainer is None or self.trainer.state.fn == TrainerFn.FITTING
+        if MONITOR_KEY in checkpoint and fitting:
+            self.task_gradient_monitor.load_state_dict(checkpoint[MONITOR_KEY])

@@ -154,7 +154,8 @@ def read_run(run_dir: Path, sweep_dir: Path | None = None) -> Run:
     hydra_dir = run_dir / HYDRA_DIR
     config = _read_yaml(hydra_dir / "config.yaml")
     hydra_cfg = _read_yaml(hydra_dir / "hydra.yaml") or {}
-    choices = dict(_select(hydra_cfg, "hydra.runtime.choices") or {}) if isinstance(hydra_cfg, Mapping) else {}
+    choices = _select(hydra_cfg, "hydra.runtime.choices") if isinstance(hydra_cfg, Mapping) else {}
+    choices = dict(choices) if isinstance(choices, Mapping) else {}  # none: a run with results.json alone
     choices = {k: v for k, v in choices.items() if not k.startswith("hydra/")}
     job_num = _select(hydra_cfg, "hydra.job.num")
 

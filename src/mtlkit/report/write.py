@@ -27,6 +27,15 @@ CSV_FILES = {
     "runs.csv": "one row per run folder (ok / failed) and per missing job, with its macro metrics or its error",
 }
 
+TASK_PLOTS_TEXT = (
+    "Per configuration (mean over its seeds): `task_cosines_*` is the mean cosine between the per-task gradients "
+    "of the shared parameters (red, negative: the two tasks pull the shared features in conflicting directions; "
+    "blue, positive: they help each other; the row labels give each task's mean gradient norm |g|, and a task "
+    "whose |g| dwarfs the others dominates the shared features). `task_weights_*` shows the task weights during "
+    "training (flat at 1 for equal weighting). Measured every `weighting.log_every` steps; see "
+    "docs/task_gradients.md."
+)
+
 
 def write_csvs(report: Report, out_dir: Path) -> list[Path]:
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -37,7 +46,13 @@ def write_csvs(report: Report, out_dir: Path) -> list[Path]:
     ]
 
 
-def render_markdown(report: Report, out_dir: Path, plots: Sequence[Path] = (), title: str = "mtlkit report") -> str:
+def render_markdown(
+    report: Report,
+    out_dir: Path,
+    plots: Sequence[Path] = (),
+    title: str = "mtlkit report",
+    task_plots: Sequence[Path] = (),
+) -> str:
     """The whole report as markdown; plot links are relative to ``out_dir`` (where report.md goes)."""
     opts = report.options
     coll = report.collection
@@ -65,6 +80,9 @@ def render_markdown(report: Report, out_dir: Path, plots: Sequence[Path] = (), t
     if plots:
         parts += ["", "## Plots", ""]
         parts += [f"![{p.stem}]({os.path.relpath(p, out_dir)})" for p in plots]
+    if task_plots:
+        parts += ["", "## Task gradients and weights", "", TASK_PLOTS_TEXT, ""]
+        parts += [f"![{p.stem}]({os.path.relpath(p, out_dir)})" for p in task_plots]
     parts += ["", f"## Failed runs ({len(coll.failed)})", ""]
     parts += [markdown(*failed_table(report)) if coll.failed else "None."]
     parts += ["", f"## Missing runs ({len(coll.missing)})", ""]
@@ -79,9 +97,15 @@ def render_markdown(report: Report, out_dir: Path, plots: Sequence[Path] = (), t
     return "\n".join(parts) + "\n"
 
 
-def write_report(report: Report, out_dir: Path, plots: Sequence[Path] = (), title: str = "mtlkit report") -> list[Path]:
+def write_report(
+    report: Report,
+    out_dir: Path,
+    plots: Sequence[Path] = (),
+    title: str = "mtlkit report",
+    task_plots: Sequence[Path] = (),
+) -> list[Path]:
     """Write report.md and the CSV files into ``out_dir``; returns the files written."""
     paths = write_csvs(report, out_dir)
     md = out_dir / "report.md"
-    md.write_text(render_markdown(report, out_dir, plots, title))
+    md.write_text(render_markdown(report, out_dir, plots, title, task_plots))
     return [md, *paths]

@@ -178,6 +178,9 @@ def test_a_gradient_method_fails_fast_where_it_cannot_work(tmp_path):
     cfg = compose_config([*TINY, *GRADIENT, "+trainer.accumulate_grad_batches=2"], tmp_path)
     with pytest.raises(ConfigError, match="accumulate_grad_batches=1"):
         build_trainer(cfg)
+    cfg = compose_config([*TINY, *GRADIENT, "trainer.precision=16-mixed"], tmp_path)
+    with pytest.raises(ConfigError, match="bf16-mixed"):
+        build_trainer(cfg)
     cfg = compose_config([*TINY, *GRADIENT, "approach=separate"], tmp_path)
     with pytest.raises(ConfigError, match="approach=separate shares none"):
         build_module(cfg, [3, 16, 16], ["a", "b"], SeparateModule)

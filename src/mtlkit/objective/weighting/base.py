@@ -59,8 +59,9 @@ class Weighting(nn.Module):
         return None
 
     def after_step(self, module: nn.Module, batch: dict[str, torch.Tensor], losses: TaskLosses) -> None:
-        """Called after each optimizer step with the step's batch and losses (e.g. to measure the losses again
-        with the updated network, as FAMO does: ``module.task_losses(batch)`` under ``torch.no_grad()``)."""
+        """Called after each optimizer step, before any callback sees the batch end (so a checkpoint saved then
+        holds the state after this step), with the step's batch and losses (the last micro-batch's under gradient
+        accumulation); e.g. to measure the losses again with the updated network, as FAMO does."""
 
 
 class GradientWeighting(Weighting):
