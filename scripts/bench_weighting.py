@@ -193,6 +193,20 @@ class MtlkitRunner:
         return [(b[0] - a[0], b[1] - a[1]) for a, b in zip(s[1:], s[2:])]
 
 
+@contextlib.contextmanager
+def no_stderr() -> Any:
+    """Silence file descriptor 2 (the profiler's C++ start/stop lines) for the block."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(os.devnull, "w") as null:
+        os.dup2(null.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 class MemoryProbe(Callback):
     """Runs torch's profiler (``profile_memory=True``) from the second step of the fit to its end."""
 
@@ -202,17 +216,20 @@ class MemoryProbe(Callback):
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, i: int) -> None:
         if i == 1:
             self.profiler = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
-            self.profiler.start()
+            with no_stderr():
+                self.profiler.start()
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if self.profiler is not None:
-            self.profiler.stop()
+            with no_stderr():
+                self.profiler.stop()
 
 
 def peak_memory_mib(runner: MtlkitRunner, steps: int = 2) -> float:
     """Peak of the tensor memory allocated during ``steps`` training steps (after a first one, which holds the
-    optimizer's set-up and the monitor), above what was allocated before them (weights, optimizer state): the
-    maximum of "Total Allocated" over the memory events of torch's profiler."""
+    optimizer's set-up and the monitor), above the level when they started (weights, optimizer state, what earlier
+    measurements left): the maximum of the profiler's "Total Allocated" over its memory events, less its value at
+    the start (the first event's total less its own bytes)."""
     probe = MemoryProbe()
     runner.trainer.callbacks.append(probe)
     try:
@@ -223,8 +240,11 @@ def peak_memory_mib(runner: MtlkitRunner, steps: int = 2) -> float:
         trace = Path(tmp) / "trace.json"
         probe.profiler.export_chrome_trace(str(trace))
         events = json.loads(trace.read_text())["traceEvents"]
-    totals = [e["args"]["Total Allocated"] for e in events if e.get("name") == "[memory]"]
-    return max(totals, default=0) / 2**20
+    mem = sorted((e for e in events if e.get("name") == "[memory]"), key=lambda e: e["ts"])
+    if not mem:
+        return 0.0
+    start = mem[0]["args"]["Total Allocated"] - mem[0]["args"]["Bytes"]
+    return (max(e["args"]["Total Allocated"] for e in mem) - start) / 2**20
 
 
 class PlainRunner:
@@ -410,7 +430,7 @@ def bench_tasks(tasks: int, methods: list[str], args: argparse.Namespace, workdi
             r["stats"][c] = st
     if not args.no_memory:
         print("  peak memory (torch profiler) ...", flush=True)
-        for name in [m for m in methods if res[m].get("wall") and res[m]["status"] == "ok"]:
+        for name in [m for m in methods if res[m]["status"] == "ok"]:
             res[name]["peak_mib"] = peak_memory_mib(runners[name])
     return {"tasks": tasks, "methods": res, "libmtl": lib if args.libmtl_python else None}
 
@@ -447,7 +467,7 @@ def table(results: list[dict[str, Any]], methods: list[str], libmtl: bool, clock
         if not any(rows):
             continue
         fam = next((r["family"] for r in rows if r.get("family")), "")
-        if not any(r.get("wall") for r in rows):
+        if all(r.get("status", "ok") != "ok" for r in rows):
             status = next((r["status"] for r in rows if r.get("status")), "")
             lines.append(f"| {name} | {fam} | {status} |" + " |" * (len(head) - 3))
             continue

@@ -6,14 +6,25 @@ from omegaconf import DictConfig
 
 from mtlkit.approaches.base import Approach, ApproachResult
 from mtlkit.approaches.fit import fit_and_evaluate
-from mtlkit.build.builders import build_module, build_trainer
+from mtlkit.build.builders import build_module, build_trainer, weighting_class
 from mtlkit.data.base import MultiLabelDataModule
+from mtlkit.errors import ConfigError
 from mtlkit.models.separate import SeparateModule
 from mtlkit.models.trainable import print_trainable
 
 
 class Separate(Approach):
     """T independent networks (backbone + head), each trained only on its own task's labelled entries."""
+
+    def check(self, cfg: DictConfig) -> None:
+        """A weighting that needs shared parameters is refused before any data is built."""
+        super().check(cfg)
+        cls = weighting_class(cfg)
+        if cls.needs_shared_parameters:
+            raise ConfigError(
+                f"{cls.__name__} works on the task gradients of shared parameters, and approach=separate shares "
+                "none: use it with approach=multitask or transfer, or choose a loss weighting"
+            )
 
     def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
         module = build_module(cfg, dm.input_shape, dm.tasks, SeparateModule, label_counts=dm.label_counts())

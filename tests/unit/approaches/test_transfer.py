@@ -171,3 +171,22 @@ def test_lp_ft_probes_then_fine_tunes_everything_from_the_probe(tiny_checkpoints
 def test_resuming_a_transfer_run_with_ckpt_path_is_refused_with_the_alternative(tmp_path):
     with pytest.raises(ConfigError, match="transfer.checkpoint"):
         _transfer(tmp_path, "ckpt_path=x.ckpt")
+
+
+@pytest.mark.parametrize("weighting", ["uw", "pcgrad"])
+def test_balancing_methods_fine_tune_through_every_phase(tiny_checkpoints, tmp_path, weighting):
+    """lp_ft: a probe (no trainable shared parameter: a gradient method leaves the frozen backbone alone), then
+    full fine-tuning (the backbone trains on the method's direction)."""
+    source = tiny_checkpoints["multitask"]
+    res = _transfer(
+        tmp_path,
+        f"weighting={weighting}",
+        "finetune=lp_ft",
+        "finetune.probe_epochs=1",
+        "trainer.max_epochs=2",
+        f"transfer.checkpoint={source}",
+    )
+    probe, full = res["finetune"]["phases"]
+    assert _same(_backbone_of(probe["best_checkpoint"]), _backbone_of(resolve_checkpoint(source)))
+    assert not _same(_backbone_of(res["best_checkpoint"]), _backbone_of(resolve_checkpoint(source)))
+    assert all(r["auroc"] is not None for r in res["metrics"]["test"]["per_task"].values())

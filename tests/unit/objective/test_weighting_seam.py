@@ -184,3 +184,5 @@ def test_a_gradient_method_fails_fast_where_it_cannot_work(tmp_path):
     cfg = compose_config([*TINY, *GRADIENT, "approach=separate"], tmp_path)
     with pytest.raises(ConfigError, match="approach=separate shares none"):
         build_module(cfg, [3, 16, 16], ["a", "b"], SeparateModule)
+    with pytest.raises(ConfigError, match="approach=separate shares none"):
+        train(cfg)  # before any data is built
