@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# C2 with balancing methods, a first look (docs/experiments_plan.md, "C2 with balancing methods"): C2's setup with
+# C2 with balancing methods, a first look (docs/experiments_plan.md, "C2 with balancing methods"): C2's setup (1,000
+# training images) with
 # approach=multitask and weighting=ew,famo,upgrad, weighting=static (pedestrian x4), and approach=separate as the
 # baseline; then mtlkit-report into docs/experiments/c2_balancing/.
 #
-#   bash scripts/run_balancing_first_look.sh            # 30 jobs, then the report
+#   bash scripts/run_balancing_first_look.sh            # 15 jobs, then the report
 #   REPORT_ONLY=1 bash scripts/run_balancing_first_look.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,7 +12,7 @@ export WANDB_MODE=${WANDB_MODE:-offline}
 PY=${PYTHON:-python}
 ROOT=${MTLKIT_LOG_DIR:-outputs}/experiments/c2_balancing
 OUT=${DOCS_DIR:-docs/experiments}/c2_balancing
-C2=(-m experiment=c2_mtl_vs_separate)
+C2=(-m experiment=c2_mtl_vs_separate data.num_train=1000)   # C2 at its 1,000-image size
 
 if [ -z "${REPORT_ONLY:-}" ]; then
   start=$(date +%s)

@@ -10,7 +10,7 @@ from mtlkit.objective.weighting.dwa import DynamicWeightAverage
 from mtlkit.objective.weighting.famo import FAMO
 from mtlkit.objective.weighting.imtl_l import IMTLLossBalance
 from mtlkit.objective.weighting.uw import UncertaintyWeighting
-from tests.unit.objective.weighting.loss_weightings import hand_losses
+from tests.helpers.weighting_steps import hand_losses
 
 scalarization = pytest.importorskip("torchjd.scalarization")
 TASKS = ["a", "b", "c"]

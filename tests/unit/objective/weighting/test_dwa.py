@@ -9,7 +9,7 @@ import torch
 
 from mtlkit.errors import ConfigError
 from mtlkit.objective.weighting.dwa import DynamicWeightAverage
-from tests.unit.objective.weighting.loss_weightings import assert_resumes_exactly, hand_losses
+from tests.helpers.weighting_steps import assert_resumes_exactly, hand_losses
 
 
 def _dwa(ratios: list[float], temperature: float = 2.0) -> list[float]:

@@ -12,7 +12,7 @@ from mtlkit.build import build_weighting
 from mtlkit.objective.task_losses import TaskLosses
 from mtlkit.objective.weighting.famo import FAMO
 from tests.helpers import compose_config
-from tests.unit.objective.weighting.loss_weightings import (
+from tests.helpers.weighting_steps import (
     TinyNet,
     assert_resumes_exactly,
     batch,

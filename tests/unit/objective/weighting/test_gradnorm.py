@@ -10,7 +10,7 @@ import torch
 from mtlkit.errors import ConfigError
 from mtlkit.objective.task_losses import task_losses
 from mtlkit.objective.weighting.gradnorm import GradNorm
-from tests.unit.objective.weighting.loss_weightings import assert_resumes_exactly
+from tests.helpers.weighting_steps import assert_resumes_exactly
 
 A = torch.tensor([[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]])  # grad of L_j is row j
 NORMS = [math.sqrt(5), 3.0, 2.0]

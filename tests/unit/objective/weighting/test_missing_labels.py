@@ -12,7 +12,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.unit.objective.weighting.loss_weightings import METHODS, TinyNet, batch, names, train_step
+from tests.helpers.weighting_steps import METHODS, TinyNet, batch, names, train_step
 
 # State that may change for a task without labels: GradNorm renormalises all its weights after each step.
 SHARED_STATE = {"gradnorm": {"task_weights"}}

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from mtlkit.objective.weighting.rlw import RandomLossWeighting
-from tests.unit.objective.weighting.loss_weightings import hand_losses
+from tests.helpers.weighting_steps import hand_losses
 
 
 def test_the_loss_is_the_randomly_weighted_sum_and_the_weights_sum_to_one():

@@ -11,7 +11,7 @@ from mtlkit.errors import ConfigError, user_error
 from mtlkit.objective import EqualWeighting, MaskedTaskLoss
 from mtlkit.objective.weighting.static import StaticWeighting
 from tests.helpers import compose_config
-from tests.unit.objective.weighting.loss_weightings import batch, hand_losses
+from tests.helpers.weighting_steps import batch, hand_losses
 
 
 def test_the_loss_is_the_weighted_sum_of_the_task_losses():

@@ -8,7 +8,7 @@ import torch.nn.functional as F
 
 from mtlkit.objective import MaskedTaskLoss
 from mtlkit.objective.weighting.task_mean import TaskMeanWeighting
-from tests.unit.objective.weighting.loss_weightings import batch, hand_losses
+from tests.helpers.weighting_steps import batch, hand_losses
 
 
 def test_weights_are_divisor_over_label_count():

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from mtlkit.objective.weighting.uw import UncertaintyWeighting
-from tests.unit.objective.weighting.loss_weightings import assert_resumes_exactly, hand_losses
+from tests.helpers.weighting_steps import assert_resumes_exactly, hand_losses
 
 
 def test_loss_and_gradient_of_the_log_variances_follow_the_formula():
