@@ -125,6 +125,7 @@ def load_batch(tasks: int, cache_dir: Path, out_dir: Path) -> tuple[DictConfig, 
     cfg = compose_cfg(base_overrides(tasks, cache_dir), out_dir)
     with contextlib.redirect_stdout(io.StringIO()):  # the label table
         dm = build_datamodule(cfg.data)
+    torch.manual_seed(cfg.seed)  # the loader's shuffle seed (torch.initial_seed()), as mtlkit-train seeds it
     batch = next(iter(dm.train_dataloader()))
     return cfg, dm, batch
 
@@ -439,18 +440,16 @@ def fmt(x: Any, spec: str = ".2f") -> str:
     return "–" if x is None else (format(x, spec) if isinstance(x, (int, float)) else str(x))
 
 
-def _lib_cell(st: dict[str, Any], key: str, field: str) -> str:
-    """A LibMTL cell: the figure, or the error that stopped LibMTL's method (shortened), or – (no such method)."""
+def _lib_cell(st: dict[str, Any], field: str) -> str:
+    """A LibMTL cell: the figure, "fails" (the error is in the notes under the table, with the figure of the
+    patched variant where there is one), or – (LibMTL 1.1.5 has no such method)."""
     lib = st.get("libmtl")
     if not lib:
         return "–"
-    if lib.get(field) is None:
-        return "fails: " + str(lib.get("error") or "no figure")[:60]
-    text = fmt(lib[field])
-    patched = st.get("libmtl_patched")
-    if patched and patched.get(field) is not None:
-        text += f" (patched: {fmt(patched[field])})"
-    return text
+    if lib.get(field) is not None:
+        return fmt(lib[field])
+    patched = st.get("libmtl_patched") or {}
+    return "fails" + (f" (patched: {fmt(patched[field])})" if patched.get(field) is not None else "")
 
 
 def table(results: list[dict[str, Any]], methods: list[str], libmtl: bool, clock: str) -> str:
@@ -467,6 +466,7 @@ def table(results: list[dict[str, Any]], methods: list[str], libmtl: bool, clock
         if not any(rows):
             continue
         fam = next((r["family"] for r in rows if r.get("family")), "")
+        fam = fam or ("loss" if name in LOSS_METHODS else "gradient" if name in GRADIENT_METHODS else "")
         if all(r.get("status", "ok") != "ok" for r in rows):
             status = next((r["status"] for r in rows if r.get("status")), "")
             lines.append(f"| {name} | {fam} | {status} |" + " |" * (len(head) - 3))
@@ -477,8 +477,8 @@ def table(results: list[dict[str, Any]], methods: list[str], libmtl: bool, clock
         cells += [fmt(r.get("peak_mib"), ".1f") for r in rows]
         if libmtl:
             cells += [LIBMTL.get(name, "–")]
-            cells += [_lib_cell(st, "libmtl", "ratio_EW") for st in sts]
-            cells += [_lib_cell(st, "libmtl", "mtlkit_over_libmtl") for st in sts]
+            cells += [_lib_cell(st, "ratio_EW") for st in sts]
+            cells += [_lib_cell(st, "mtlkit_over_libmtl") for st in sts]
         lines.append("| " + " | ".join(cells) + " |")
     out = "\n".join(lines)
     cols = [f"mtlkit T={t} {c}" for t in ts for c in CLOCKS]
@@ -497,7 +497,7 @@ def table(results: list[dict[str, Any]], methods: list[str], libmtl: bool, clock
                 for c in CLOCKS
             ]
         steps.append("| " + " | ".join(cells) + " |")
-    out += "\n\nMedian step time (ms; cpu: the process's CPU time, both threads; wall: wall clock):\n\n"
+    out += "\n\nMedian step time (ms; cpu: the process's CPU time, all its threads; wall: wall clock):\n\n"
     out += "\n".join(steps)
     if libmtl:
         notes = []
@@ -539,6 +539,7 @@ def main() -> None:
     parser.add_argument("--libmtl-python", help="python of LibMTL's venv (default: LibMTL is skipped)")
     parser.add_argument("--libmtl-timeout", type=float, default=1800, help="seconds per LibMTL round")
     parser.add_argument("--no-memory", action="store_true", help="skip the peak-memory measurement")
+    parser.add_argument("--from-json", help="print the tables of a results file written by --out, and stop")
     parser.add_argument(
         "--malloc", choices=["fixed", "default"], default="fixed", help="glibc malloc thresholds (see fix_malloc)"
     )
@@ -549,6 +550,12 @@ def main() -> None:
         "--clock", choices=CLOCKS, default="cpu", help="what the ratios of the first table use (default: cpu)"
     )
     args = parser.parse_args()
+    if args.from_json:
+        saved = json.loads(Path(args.from_json).read_text())
+        print(saved["machine"])
+        used = saved["args"]
+        print(table(saved["results"], used["methods"], bool(used["libmtl_python"]), args.clock))
+        return
     if args.malloc == "fixed":
         fix_malloc()
     quiet()
