@@ -105,14 +105,16 @@ def build_module(
     """A ``module_cls`` for ``tasks`` on inputs of ``input_shape``, everything else from ``cfg``.
 
     ``backbone`` (default: fresh ones of ``cfg.model``, as many as ``module_cls`` needs) and ``options`` (e.g.
-    ``head_layers`` of a fine-tuning stage) replace what ``cfg`` would give; ``meta`` joins what every checkpoint
-    stores (the resolved config, the input shape and the approach are always stored); ``label_counts`` (the data
-    module's) resolves ``loss.pos_weight=auto``.
+    ``head_layers`` of a fine-tuning stage, or an already built ``weighting``) replace what ``cfg`` would give;
+    ``meta`` joins what every checkpoint stores (the resolved config, the input shape and the approach are always
+    stored); ``label_counts`` (the data module's) resolves ``loss.pos_weight=auto``.
     """
     if backbone is None:
         backbone = module_cls.make_backbone(lambda: build_backbone(cfg.model, input_shape), tasks)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
-    weighting = build_weighting(cfg, tasks)
+    weighting = options.pop("weighting", None)
+    if weighting is None:
+        weighting = build_weighting(cfg, tasks)
     clip: dict[str, Any] = {}
     if weighting.uses_task_gradients:  # manual optimisation: the module clips (see build_trainer)
         trainer_cfg = cfg.get("trainer") or {}

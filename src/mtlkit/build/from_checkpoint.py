@@ -8,11 +8,12 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from mtlkit.build.builders import build_module, build_weighting, weighting_class
+from mtlkit.build.builders import build_module, build_weighting
 from mtlkit.console import get_console
 from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.separate import SeparateModule
+from mtlkit.objective.weighting.ew import EqualWeighting
 
 MODULE_CLASSES: dict[str, type[MultiTaskModule]] = {cls.architecture: cls for cls in (MultiTaskModule, SeparateModule)}
 
@@ -29,11 +30,10 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
     cfg = OmegaConf.create(config)
     state = dict(ckpt["state_dict"])
     try:
-        weighting_class(cfg)
-        build_weighting(cfg, meta["tasks"])
+        weighting = build_weighting(cfg, meta["tasks"])
     except ConfigError as err:  # e.g. a method whose package is not installed here: predictions do not need it
         get_console().print(f"[yellow]note: the run's weighting is not rebuilt ({err}); predictions do not use it")
-        cfg.weighting = {"_target_": "mtlkit.objective.weighting.ew.EqualWeighting"}
+        weighting = EqualWeighting(meta["tasks"])
         state = {k: v for k, v in state.items() if not k.startswith("weighting.")}
     module = build_module(
         cfg,
@@ -42,6 +42,7 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
         MODULE_CLASSES[architecture],
         head_layers=int(meta.get("head_layers", 1)),
         head_hidden=meta.get("head_hidden"),
+        weighting=weighting,
         meta={k: v for k, v in meta.items() if k not in ("config", "input_shape", "approach")},
     )
     module.meta = dict(meta)

@@ -40,3 +40,18 @@ def test_a_checkpoint_of_an_older_layout_rebuilds_and_resumes(tiny_checkpoints, 
     x = torch.randn(2, 3, 16, 16)
     assert torch.equal(module(x), new(x))
     check_same_config(old, compose_config([*TINY, "approach=multitask"], tmp_path))  # no difference reported
+
+
+def test_a_model_whose_weighting_cannot_be_rebuilt_here_still_predicts(tiny_checkpoints, tmp_path, capsys):
+    """A run trained with a method whose package this machine lacks: predictions do not need the weighting."""
+    run = tiny_checkpoints["multitask"]
+    ckpt = torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)
+    ckpt["mtlkit"]["config"]["weighting"] = {"_target_": "not_installed_here.Method"}
+    ckpt["state_dict"]["weighting.scale"] = torch.ones(4)  # its state, which the fallback leaves out
+    other = tmp_path / "other.ckpt"
+    torch.save(ckpt, other)
+    module = module_from_checkpoint(*load_checkpoint(other))
+    assert "not_installed_here" in capsys.readouterr().out
+    new = module_from_checkpoint(*load_checkpoint(run / "checkpoints" / "last.ckpt"))
+    x = torch.randn(2, 3, 16, 16)
+    assert torch.equal(module(x), new(x))
