@@ -17,6 +17,7 @@ from omegaconf import DictConfig
 from mtlkit.approaches.fit import FitResult
 from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
+from mtlkit.errors import ConfigError
 
 
 @dataclass
@@ -46,12 +47,18 @@ class Approach:
     """Base class: ``name`` as in ``approach.name``; subclasses implement :meth:`run`."""
 
     uses_finetune = False  # whether the ``finetune`` config group means anything to this approach
+    measures_affinity = False  # whether ``affinity=tag`` is supported (it needs one shared network)
 
     def __init__(self, name: str):
         self.name = name
 
     def check(self, cfg: DictConfig) -> None:
         """Checks made before any data is built; by default a note when a fine-tuning strategy goes unused."""
+        if (cfg.get("affinity") or {}).get("_target_") and not self.measures_affinity:
+            raise ConfigError(
+                f"affinity=tag measures how tasks affect each other through one shared network: use it with "
+                f"approach=multitask (approach={self.name} has none), or set affinity=none"
+            )
         strategy = (cfg.get("finetune") or {}).get("strategy")
         if strategy and not self.uses_finetune:
             get_console().print(

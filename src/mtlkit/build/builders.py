@@ -21,6 +21,7 @@ from mtlkit.errors import ConfigError
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
+from mtlkit.objective.weighting.grouped import GroupedWeighting
 
 
 def build_datamodule(data_cfg: DictConfig) -> MultiLabelDataModule:
@@ -54,11 +55,14 @@ def weighting_class(cfg: DictConfig) -> type[Weighting]:
     return cls
 
 
-def build_weighting(cfg: DictConfig, tasks: Sequence[str]) -> Weighting:
-    """The weighting of ``cfg.weighting`` for ``tasks``."""
+def build_weighting(cfg: DictConfig, tasks: Sequence[str], groups: Sequence[Sequence[str]] | None = None) -> Weighting:
+    """The weighting of ``cfg.weighting`` for ``tasks``; with several ``groups`` (``approach=grouped``), one
+    instance inside each group (equal weighting needs none: the sum of the groups' sums is the sum)."""
+    cls = weighting_class(cfg)  # a clear error before instantiate wraps it
+    if groups is not None and len(groups) > 1 and cls is not EqualWeighting:
+        return GroupedWeighting(tasks, groups, lambda group: build_weighting(cfg, group))
     if not (cfg.get("weighting") or {}).get("_target_"):
         return EqualWeighting(tasks)
-    weighting_class(cfg)  # a clear error before instantiate wraps it
     return instantiate(cfg.weighting, tasks=list(tasks), _convert_="all")
 
 
@@ -109,12 +113,13 @@ def build_module(
     ``meta`` joins what every checkpoint stores (the resolved config, the input shape and the approach are always
     stored); ``label_counts`` (the data module's) resolves ``loss.pos_weight=auto``.
     """
+    groups = options.get("groups")  # approach=grouped: one network per group
     if backbone is None:
-        backbone = module_cls.make_backbone(lambda: build_backbone(cfg.model, input_shape), tasks)
+        backbone = module_cls.make_backbone(lambda: build_backbone(cfg.model, input_shape), tasks, groups)
     scheduler = instantiate(cfg.scheduler) if cfg.get("scheduler") else None
     weighting = options.pop("weighting", None)
     if weighting is None:
-        weighting = build_weighting(cfg, tasks)
+        weighting = build_weighting(cfg, tasks, groups)
     clip: dict[str, Any] = {}
     if weighting.uses_task_gradients:  # manual optimisation: the module clips (see build_trainer)
         trainer_cfg = cfg.get("trainer") or {}

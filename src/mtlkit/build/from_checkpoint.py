@@ -11,11 +11,14 @@ from omegaconf import OmegaConf
 from mtlkit.build.builders import build_module, build_weighting
 from mtlkit.console import get_console
 from mtlkit.errors import CheckpointError, ConfigError
+from mtlkit.models.grouped import GroupedModule
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.separate import SeparateModule
 from mtlkit.objective.weighting.ew import EqualWeighting
 
-MODULE_CLASSES: dict[str, type[MultiTaskModule]] = {cls.architecture: cls for cls in (MultiTaskModule, SeparateModule)}
+MODULE_CLASSES: dict[str, type[MultiTaskModule]] = {
+    cls.architecture: cls for cls in (MultiTaskModule, SeparateModule, GroupedModule)
+}
 
 
 def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoint") -> MultiTaskModule:
@@ -30,7 +33,7 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
     cfg = OmegaConf.create(config)
     state = dict(ckpt["state_dict"])
     try:
-        weighting = build_weighting(cfg, meta["tasks"])
+        weighting = build_weighting(cfg, meta["tasks"], meta.get("groups"))
     except ConfigError as err:  # e.g. a method whose package is not installed here: predictions do not need it
         get_console().print(f"[yellow]note: the run's weighting is not rebuilt ({err}); predictions do not use it")
         weighting = EqualWeighting(meta["tasks"])
@@ -43,6 +46,7 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
         head_layers=int(meta.get("head_layers", 1)),
         head_hidden=meta.get("head_hidden"),
         weighting=weighting,
+        **({"groups": meta["groups"]} if architecture == GroupedModule.architecture else {}),
         meta={k: v for k, v in meta.items() if k not in ("config", "input_shape", "approach")},
     )
     module.meta = dict(meta)

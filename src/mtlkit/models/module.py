@@ -127,8 +127,9 @@ class MultiTaskModule(pl.LightningModule):
         return losses
 
     @staticmethod
-    def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str]) -> nn.Module:
-        """The backbone of this architecture from ``factory`` (one call: one backbone shared by ``tasks``)."""
+    def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str], groups: Any = None) -> nn.Module:
+        """The backbone of this architecture from ``factory`` (one call: one backbone shared by ``tasks``;
+        ``groups`` is for architectures with one network per group of tasks)."""
         return factory()
 
     def shared_parameters(self) -> list[nn.Parameter]:

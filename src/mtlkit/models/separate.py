@@ -22,6 +22,7 @@ import torch
 from torch import nn
 
 from mtlkit.errors import CheckpointError, ConfigError
+from mtlkit.models.clipping import clip_each_network
 from mtlkit.models.module import MultiTaskModule
 
 NETWORKS_PREFIX = "backbone.networks."
@@ -75,6 +76,11 @@ def network_state(state_dict: Mapping[str, torch.Tensor], index: int) -> dict[st
     return state
 
 
+def network_gradients(parameters: Sequence[tuple[torch.Tensor, int | None]]) -> list[torch.Tensor | None]:
+    """The gradients of ``(tensor, row)`` pairs: a whole tensor's (row None) or one row of a stacked head's."""
+    return [(p.grad if row is None or p.grad is None else p.grad[row]) for p, row in parameters]
+
+
 class SeparateModule(MultiTaskModule):
     """T independent networks in one LightningModule (see the module docstring).
 
@@ -86,7 +92,7 @@ class SeparateModule(MultiTaskModule):
     per_task_divisors = True
 
     @staticmethod
-    def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str]) -> SeparateBackbones:
+    def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str], groups: Any = None) -> SeparateBackbones:
         """T freshly initialised backbones from ``factory``, one per task."""
         return SeparateBackbones.build(factory, tasks)
 
@@ -118,16 +124,8 @@ class SeparateModule(MultiTaskModule):
         if not gradient_clip_val or gradient_clip_algorithm == "value":
             self.clip_gradients(optimizer, gradient_clip_val, gradient_clip_algorithm)
             return
-        with torch.no_grad():
-            for j in range(len(self.tasks)):
-                grads = [(p.grad if row is None else p.grad[row]) for p, row in self.network_parameters(j)]
-                grads = [g for g in grads if g is not None]
-                if not grads:
-                    continue
-                norm = torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-                scale = (float(gradient_clip_val) / (norm + 1e-6)).clamp(max=1.0)
-                for g in grads:
-                    g.mul_(scale)
+        networks = [network_gradients(self.network_parameters(j)) for j in range(len(self.tasks))]
+        clip_each_network(networks, gradient_clip_val)
 
     def shared_parameters(self) -> list[nn.Parameter]:
         """None: no parameter is shared between the networks."""

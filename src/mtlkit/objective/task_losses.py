@@ -34,6 +34,7 @@ class TaskLosses:
     processes: int
     counts: torch.Tensor | None = None  # [T] labelled entries of each task in the global batch
     shared_parameters: Sequence[torch.Tensor] = ()
+    parameter_groups: Sequence[Sequence[torch.Tensor]] = ()  # approach=grouped: each network's shared parameters
     step: int = 0
     epoch: int = 0
     _jacobian: torch.Tensor | None = field(default=None, repr=False)
@@ -71,6 +72,24 @@ class TaskLosses:
         if self.shared:
             return s.sum() / self.divisors[0]
         return (s / self.divisors).sum()
+
+    def subset(self, index: Sequence[int], shared_parameters: Sequence[torch.Tensor] = ()) -> TaskLosses:
+        """The losses of the tasks at ``index`` (one group of ``approach=grouped``, whose tasks share one divisor),
+        with ``shared_parameters`` their network's: what a weighting of that group alone sees."""
+        idx = torch.tensor(list(index), device=self.sums.device, dtype=torch.long)
+        divisors = self.divisors[idx]
+        return TaskLosses(
+            sums=self.sums[idx],
+            global_sums=self.global_sums[idx],
+            divisors=divisors,
+            shared=bool((divisors == divisors[0]).all()),
+            examples=self.examples,
+            processes=self.processes,
+            counts=None if self.counts is None else self.counts[idx],
+            shared_parameters=list(shared_parameters),
+            step=self.step,
+            epoch=self.epoch,
+        )
 
     def jacobian(self) -> torch.Tensor:
         """``[T, P]``: the gradients of the task losses on the global batch w.r.t. ``shared_parameters``,
