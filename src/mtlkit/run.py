@@ -16,6 +16,7 @@ from mtlkit.approaches.base import Approach
 from mtlkit.build.builders import build_datamodule, check_gradient_method_launch
 from mtlkit.errors import ConfigError
 from mtlkit.evaluation.results import print_metrics_table, write_results
+from mtlkit.evaluation.thresholds import rule_of_config
 from mtlkit.runtime.launch import prepare_launch
 from mtlkit.runtime.loggers import finish_loggers
 
@@ -38,6 +39,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     start = time.perf_counter()
     approach = build_approach(cfg)
     approach.check(cfg)
+    rule_of_config(cfg)  # eval.threshold checked before any data is built
     check_gradient_method_launch(cfg)  # before any data is built
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     prepare_launch(cfg)

@@ -1,8 +1,10 @@
 """``mtlkit-predict``: per-example, per-task probabilities of a trained model, written to a CSV.
 
-    mtlkit-predict CHECKPOINT [--split test] [--output predictions.csv] [data overrides ...]
+    mtlkit-predict CHECKPOINT [--split test] [--output predictions.csv] [--decisions] [--threshold T] [data overrides]
 
-See :mod:`mtlkit.evaluation.predictions` for what is predicted on which data, and the CSV's columns.
+See :mod:`mtlkit.evaluation.predictions` for what is predicted on which data, and the CSV's columns;
+``--decisions`` adds 0/1 columns decided with the run's thresholds (``eval.threshold``: 0.5, or the per-task
+``val_f1`` thresholds stored in the checkpoint), ``--threshold T`` with T for every task.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from mtlkit.build import build_datamodule, module_from_checkpoint
 from mtlkit.data.base import SPLITS
 from mtlkit.errors import MtlkitError
 from mtlkit.evaluation.predictions import data_config, predict, write_csv
+from mtlkit.evaluation.thresholds import checkpoint_thresholds
 from mtlkit.runtime.checkpoints import load_checkpoint
 
 
@@ -29,6 +32,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--split", default="test", choices=SPLITS, help="which split to predict (default: test)")
     parser.add_argument("--output", "-o", default=None, help="CSV file to write (default: predictions_<split>.csv)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
+    parser.add_argument(
+        "--decisions",
+        action="store_true",
+        help="also write pred_<task> (0/1: prob > the task's threshold), with the thresholds the run used "
+        "(eval.threshold: 0.5, or the val_f1 ones stored in the checkpoint)",
+    )
+    parser.add_argument(
+        "--threshold", type=float, default=None, metavar="T", help="decide with T for every task (implies --decisions)"
+    )
     return parser.parse_intermixed_args(argv)
 
 
@@ -43,13 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         missing = [t for t in tasks if t not in dm.tasks]
         if len(missing) == len(tasks):
             print(f"warning: the data have none of the model's tasks {tasks}; labels are left empty", file=sys.stderr)
+        thresholds = None
+        if args.decisions or args.threshold is not None:  # checked before predicting
+            thresholds = checkpoint_thresholds(meta, args.threshold)
         pred = predict(module, dm, args.split, args.device)
         output = Path(args.output or f"predictions_{args.split}.csv")
-        n = write_csv(output, tasks, dm.tasks, pred)
+        n = write_csv(output, tasks, dm.tasks, pred, thresholds["values"] if thresholds else None)
     except MtlkitError as err:
         print(f"mtlkit-predict: error: {err}", file=sys.stderr)
         return 2
     print(f"wrote {n} rows ({len(tasks)} tasks, split '{args.split}', model {file}) to {output}")
+    if thresholds:
+        rule = thresholds["rule"]
+        values = ", ".join(f"{t} {v:.3f}" for t, v in thresholds["values"].items())
+        how = "chosen on val (val_f1)" if rule == "val_f1" else "fixed"
+        print(f"pred_<task> = prob > threshold, {how}: {values}")
     return 0
 
 

@@ -4,13 +4,15 @@ CHECKPOINT is a .ckpt file or the run directory of any mtlkit run (multitask, se
 are those the model was trained on (its saved data config) unless overrides change them: ``data.KEY=VALUE``
 edits the saved config, ``data=NAME ...`` composes conf/data/NAME.yaml instead, as ``mtlkit-train`` would.
 The CSV has one row per example of the split: ``id``, ``prob_<task>`` for every task of the model, and
-``label_<task>`` (1, 0, or empty where the label is unknown or the data have no such task).
+``label_<task>`` (1, 0, or empty where the label is unknown or the data have no such task), and with decision
+thresholds (``mtlkit-predict --decisions``) ``pred_<task>``: 1 where ``prob_<task>`` > the task's threshold, else 0
+(:func:`mtlkit.evaluation.thresholds.checkpoint_thresholds` says which thresholds).
 """
 
 from __future__ import annotations
 
 import csv
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from mtlkit.config import CONFIG_DIR
 from mtlkit.data.base import MultiLabelDataModule, collate_batch
 from mtlkit.data.cache import default_cache_dir
 from mtlkit.errors import ConfigError, DataError
+from mtlkit.evaluation.example_metrics import decide
 
 
 def data_config(saved: dict[str, Any] | None, overrides: Sequence[str]) -> DictConfig:
@@ -71,20 +74,30 @@ def predict(module: torch.nn.Module, dm: MultiLabelDataModule, split: str, devic
     return {"ids": split_data.ids, "probs": torch.cat(probs), "y": split_data.y, "mask": split_data.mask}
 
 
-def write_csv(path: Path, tasks: Sequence[str], data_tasks: Sequence[str], pred: dict[str, Any]) -> int:
-    """One row per example: id, prob_<task> per model task, label_<task> (1, 0 or empty)."""
+def write_csv(
+    path: Path,
+    tasks: Sequence[str],
+    data_tasks: Sequence[str],
+    pred: dict[str, Any],
+    thresholds: Mapping[str, float] | None = None,
+) -> int:
+    """One row per example: id, prob_<task> per model task, label_<task> (1, 0 or empty), and with ``thresholds``
+    ({task: t}) pred_<task>: the 0/1 decision ``prob > t``."""
     columns = {t: data_tasks.index(t) for t in tasks if t in data_tasks}
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
+    decisions = None if thresholds is None else decide(pred["probs"], [thresholds[t] for t in tasks]).int().tolist()
     with tmp.open("w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["id", *[f"prob_{t}" for t in tasks], *[f"label_{t}" for t in tasks]])
+        header = ["id", *[f"prob_{t}" for t in tasks], *[f"label_{t}" for t in tasks]]
+        writer.writerow(header + ([f"pred_{t}" for t in tasks] if decisions is not None else []))
         probs, y, mask = pred["probs"].tolist(), pred["y"], pred["mask"]
         for i, example in enumerate(pred["ids"]):
             labels = []
             for t in tasks:
                 c = columns.get(t)
                 labels.append("" if c is None or not bool(mask[i, c]) else int(y[i, c]))
-            writer.writerow([example, *[f"{p:.6f}" for p in probs[i]], *labels])
+            row = [example, *[f"{p:.6f}" for p in probs[i]], *labels]
+            writer.writerow(row + (decisions[i] if decisions is not None else []))
     tmp.replace(path)
     return len(pred["ids"])

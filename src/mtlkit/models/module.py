@@ -25,7 +25,16 @@ from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 from torchmetrics import MeanMetric
 
+from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
 from mtlkit.evaluation.metrics import METRICS, MaskedMultilabelMetrics
+from mtlkit.evaluation.thresholds import (
+    CHECKPOINT_KEY,
+    DEFAULT_THRESHOLD,
+    VAL_F1,
+    fixed_thresholds,
+    rule_of_config,
+    threshold_rule,
+)
 from mtlkit.models.heads import TaskHeads
 from mtlkit.objective.masked_task_loss import MaskedTaskLoss
 from mtlkit.objective.sharding import world_size
@@ -60,6 +69,9 @@ class MultiTaskModule(pl.LightningModule):
         gradient_clip_val / gradient_clip_algorithm: clipping applied by the manual step of a gradient method
             (with automatic optimisation the Trainer's own settings apply).
         meta: stored in every checkpoint under ``"mtlkit"`` (config, tasks, input shape).
+        eval_threshold: the decision threshold rule (``eval.threshold``: a probability, or ``val_f1`` to choose one
+            per task on the validation split, applied to test and stored in checkpoints); None: the rule of the
+            config in ``meta`` (0.5 when it has none).
     """
 
     architecture = "shared"  # what checkpoints record: one backbone (keys backbone.*)
@@ -81,6 +93,7 @@ class MultiTaskModule(pl.LightningModule):
         gradient_clip_val: float | None = None,
         gradient_clip_algorithm: str | None = None,
         meta: dict | None = None,
+        eval_threshold: float | str | None = None,
     ):
         super().__init__()
         self.backbone = backbone
@@ -98,7 +111,14 @@ class MultiTaskModule(pl.LightningModule):
         self.gradient_clip_algorithm = gradient_clip_algorithm
         self.backbone_lr_scale = backbone_lr_scale
         self.meta = dict(meta or {})
-        self.metrics = nn.ModuleDict({s: MaskedMultilabelMetrics(self.tasks) for s in EVAL_SPLITS})
+        rule = rule_of_config(self.meta.get("config")) if eval_threshold is None else threshold_rule(eval_threshold)
+        self.threshold_rule = rule
+        fixed = DEFAULT_THRESHOLD if rule == VAL_F1 else float(rule)
+        # The thresholds test is scored with: the fixed one, or (val_f1) those the last validation chose.
+        self.decision_thresholds: dict[str, Any] | None = (
+            None if rule == VAL_F1 else fixed_thresholds(fixed, self.tasks)
+        )
+        self.metrics = nn.ModuleDict({s: MaskedMultilabelMetrics(self.tasks, fixed) for s in EVAL_SPLITS})
         self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_SPLITS})  # sum of losses / sum of divisors
         self.results: dict[str, dict] = {}
         self.task_gradient_monitor = TaskGradientMonitor(self.tasks, self.weighting.log_every)
@@ -208,8 +228,17 @@ class MultiTaskModule(pl.LightningModule):
         return {"index": batch["index"], "probs": torch.sigmoid(self(batch["x"]))}
 
     def _eval_epoch_end(self, split: str) -> None:
-        # Both metrics gather their states from every process, so every process logs the same values.
-        res = self.metrics[split].compute()
+        # Both metrics gather their states from every process, so every process logs the same values (and, with
+        # eval.threshold=val_f1, every process chooses the same thresholds).
+        metric = self.metrics[split]
+        metric.choose_thresholds = split == "val" and self.threshold_rule == VAL_F1 and not self.trainer.sanity_checking
+        if not metric.choose_thresholds and self.decision_thresholds is not None:
+            metric.thresholds = self.decision_thresholds
+        res = metric.compute()
+        if metric.choose_thresholds:
+            self.decision_thresholds = metric.thresholds
+        elif self.decision_thresholds is None:  # val_f1 before any validation chose thresholds
+            res["thresholds"]["note"] = f"{VAL_F1} thresholds not chosen yet (no validation epoch ran): 0.5 used"
         loss = self.eval_loss[split].compute()
         # Fresh states must be normal tensors: made under Lightning's inference mode they could not be updated
         # by a later fit of the same module (finetune=lp_ft fits twice).
@@ -225,6 +254,8 @@ class MultiTaskModule(pl.LightningModule):
         for task, row in res["per_task"].items():
             for name in METRICS:
                 self.log(f"{split}/{name}/{task}", row[name])
+        for name in EXAMPLE_METRICS:
+            self.log(f"{split}/{name}", res["example_based"][name])
 
     def on_validation_epoch_end(self) -> None:
         self._eval_epoch_end("val")
@@ -277,6 +308,8 @@ class MultiTaskModule(pl.LightningModule):
             "head_hidden": self.heads.hidden,
             "feature_dim": self.heads.in_features,
         }
+        if self.decision_thresholds is not None:  # what test was (or will be) scored with; mtlkit-predict uses them
+            checkpoint["mtlkit"][CHECKPOINT_KEY] = self.decision_thresholds
         checkpoint[MONITOR_KEY] = self.task_gradient_monitor.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -285,3 +318,6 @@ class MultiTaskModule(pl.LightningModule):
         fitting = self._trainer is None or self.trainer.state.fn == TrainerFn.FITTING
         if MONITOR_KEY in checkpoint and fitting:
             self.task_gradient_monitor.load_state_dict(checkpoint[MONITOR_KEY])
+        saved = (checkpoint.get("mtlkit") or {}).get(CHECKPOINT_KEY)
+        if saved is not None and self.threshold_rule == VAL_F1 and saved.get("rule") == VAL_F1:
+            self.decision_thresholds = saved  # the thresholds validation chose for these weights
