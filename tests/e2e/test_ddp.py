@@ -115,9 +115,15 @@ TRANSFER = [
 ]
 
 
-@pytest.mark.parametrize("approach", [["approach=separate"], TRANSFER], ids=["separate", "transfer"])
+GROUPED = ["approach=grouped", "approach.groups=[[car,stop_sign],[pedestrian,traffic_light]]", "weighting=famo"]
+
+
+@pytest.mark.parametrize(
+    "approach", [["approach=separate"], TRANSFER, GROUPED], ids=["separate", "transfer", "grouped_famo"]
+)
 def test_separate_and_transfer_under_ddp_equal_one_process(tmp_path, approach):
-    """Each separate network keeps its own (global) divisor under DDP; transfer's two fits both run sharded."""
+    """Each separate network (and each group) keeps its own (global) divisor under DDP, a weighting inside each
+    group sees the global losses; transfer's two fits both run sharded."""
     one_dir, ddp_dir = tmp_path / "one", tmp_path / "ddp"
     one = train([*EQUIVALENCE, *approach, "logger=csv", "data.batch_size=64"], one_dir)
     assert one.returncode == 0, one.stderr[-3000:]

@@ -118,7 +118,7 @@ class Grouped(Approach):
         grouping = best_grouping(dm.tasks, z, self.k)
         chosen = {"source": source, **grouping_record(grouping)}
         get_console().print(
-            f"groups=auto (k={self.k}, {grouping.method} search, score {grouping.score:+.4f}): {chosen['groups']}; "
+            f"groups=auto (k={self.k}, {grouping.method} search, score {grouping.score:+.3g}): {chosen['groups']}; "
             f"the same by hand: {override_line(chosen['groups'])}",
             highlight=False,
             soft_wrap=True,

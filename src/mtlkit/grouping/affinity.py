@@ -138,7 +138,7 @@ class TaskAffinity(pl.Callback):
         means = self.means()
 
         def matrix(m: torch.Tensor) -> list[list[float | None]]:
-            return [[None if math.isnan(v) else round(float(v), 6) for v in row] for row in m.tolist()]
+            return [[None if math.isnan(v) else float(f"{v:.7g}") for v in row] for row in m.tolist()]
 
         return {
             "method": "tag",

@@ -40,8 +40,8 @@ def grouping_record(grouping: Grouping) -> dict[str, Any]:
     return {
         "k": grouping.k,
         "groups": grouping.as_lists(),
-        "score": round(grouping.score, 6),
-        "task_scores": {t: round(s, 6) for t, s in grouping.task_scores.items()},
+        "score": float(f"{grouping.score:.7g}"),
+        "task_scores": {t: float(f"{s:.7g}") for t, s in grouping.task_scores.items()},
         "method": grouping.method,
         "override": override_line(grouping.as_lists()),
     }
@@ -55,7 +55,7 @@ def print_groupings(groupings: list[Grouping]) -> None:
         table.add_column(column)
     for g in groupings:
         mark = " <- best" if g is best else ""
-        table.add_row(str(g.k), f"{g.score:+.4f}{mark}", "  ".join("[" + ", ".join(grp) + "]" for grp in g.groups))
+        table.add_row(str(g.k), f"{g.score:+.3g}{mark}", "  ".join("[" + ", ".join(grp) + "]" for grp in g.groups))
     console = get_console()
     console.print(table)
     console.print(f"train it: mtlkit-train {override_line(best.as_lists())}", highlight=False, soft_wrap=True)

@@ -168,4 +168,4 @@ def recommended(groupings: Sequence[Grouping]) -> Grouping:
     """The best-scoring grouping over k (the fewest networks among equal scores)."""
     if not groupings:
         raise ConfigError("no grouping to recommend")
-    return max(groupings, key=lambda g: (round(g.score, 9), -g.k))
+    return max(groupings, key=lambda g: (g.score, -g.k))

@@ -1,0 +1,106 @@
+"""``advise(...)``: what ``mtlkit-advise`` does, in order.
+
+1. A multitask run with ``affinity=tag`` (seed 0, in ``<out>/affinity``) measures which tasks help each other;
+   the best grouping into 2 .. T-1 networks (or ``k``) becomes the grouped arm.
+2. Every arm at every seed (``<out>/runs/<arm>/seed<N>``), one ``mtlkit-train`` job each, the same data and
+   budget for all; finished runs in the folder are reused.
+3. The verdict (:mod:`mtlkit.advise.verdict`) printed and written (verdict.md, verdict.json), and the full
+   ``mtlkit-report`` of the runs in ``<out>/report``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from mtlkit.advise.jobs import Job, Runner, finished
+from mtlkit.advise.plan import Arm, Plan, base_arms, check_or_write_plan, grouped_arm, run_dir
+from mtlkit.advise.verdict import Verdict, build_verdict
+from mtlkit.advise.write import print_verdict, write_verdict
+from mtlkit.console import get_console
+from mtlkit.errors import ConfigError
+
+
+def choose_grouping(affinity_dir: Path, k: int | None) -> dict[str, Any] | None:
+    """The grouping for the grouped arm from the affinity run's results.json: the best for ``k``, or the best
+    over k = 2 .. T-1 (k = 1 and k = T are the shared and separate arms); None when T < 3."""
+    results = json.loads((affinity_dir / "results.json").read_text())
+    groupings = results.get("groupings") or []
+    tasks = results.get("tasks") or []
+    if k is not None:
+        chosen = [g for g in groupings if g["k"] == k]
+        if not chosen:
+            raise ConfigError(f"--k {k}: the affinity run proposes groupings for k in {[g['k'] for g in groupings]}")
+        return chosen[0]
+    middle = [g for g in groupings if 2 <= g["k"] <= len(tasks) - 1]
+    return max(middle, key=lambda g: (g["score"], -g["k"])) if middle else None
+
+
+def advise(plan: Plan, out: Path) -> Verdict:
+    """Run the plan into ``out`` (see the module docstring) and return the verdict."""
+    console = get_console()
+    check_or_write_plan(out, plan)
+    arms = base_arms(plan.balancing, plan.transfer)
+    seeds = plan.seeds
+    total = 1 + (len(arms) + 1) * len(seeds)
+    runner = Runner(total)
+    console.print(
+        f"mtlkit-advise: {total} jobs ({len(arms) + 1} approaches x {len(seeds)} seeds, and one affinity run) "
+        f"into {out}; a progress line per job"
+    )
+    common = list(plan.data_overrides)
+    affinity_dir = out / "affinity"
+    affinity_overrides = [
+        *common,
+        "approach=multitask",
+        "affinity=tag",
+        f"affinity.every={plan.affinity_every}",
+        "seed=0",
+    ]
+    grouping = None
+    if runner.run(Job("task affinity (shared network, affinity=tag)", affinity_overrides, affinity_dir)):
+        grouping = choose_grouping(affinity_dir, plan.k)
+    if grouping is not None:
+        console.print(f"grouping from the task affinity: {grouping['groups']} (score {grouping['score']:+.3g})")
+        all_arms: list[Arm] = [*arms[:2], grouped_arm(grouping["groups"]), *arms[2:]]
+    else:
+        console.print(
+            "[yellow]no grouped arm: "
+            + ("fewer than 3 tasks" if finished(affinity_dir) else f"the affinity run failed (see {affinity_dir})")
+        )
+        runner.total -= len(seeds)
+        all_arms = arms
+    for seed in seeds:
+        for arm in all_arms:
+            runner.run(
+                Job(f"{arm.name} seed={seed}", [*common, *arm.overrides, f"seed={seed}"], run_dir(out, arm.name, seed))
+            )
+    plan.arms = [{"name": a.name, "description": a.description, "overrides": list(a.overrides)} for a in all_arms]
+    (out / "advise.json").write_text(
+        json.dumps({**json.loads((out / "advise.json").read_text()), "arms": plan.arms}, indent=2)
+    )
+    verdict = build_verdict(
+        [(a.name, a.description, {s: run_dir(out, a.name, s) for s in seeds}) for a in all_arms],
+        plan.metric,
+        plan.split,
+    )
+    print_verdict(verdict, console)
+    extra = {"grouping": {"source": str(affinity_dir), **grouping} if grouping else None, "plan": plan.key()}
+    written = write_verdict(verdict, out, extra)
+    written += write_full_report(out, plan)
+    console.print("written: " + ", ".join(str(p) for p in written), highlight=False, soft_wrap=True)
+    return verdict
+
+
+def write_full_report(out: Path, plan: Plan) -> list[Path]:
+    """``mtlkit-report`` of the runs (tables and plots, Δm against separate networks) in ``<out>/report``."""
+    from mtlkit.report.build import Options, build_report
+    from mtlkit.report.write import write_report
+
+    try:
+        report = build_report([out / "runs"], Options(split=plan.split, metric=plan.metric))
+        return list(write_report(report, out / "report", [], "mtlkit-advise runs", []))
+    except Exception as err:  # the verdict stands without the full report; say why it is absent
+        get_console().print(f"[yellow]note: the full report was not written ({err})")
+        return []

@@ -1,0 +1,109 @@
+"""``mtlkit-advise``: should these tasks share one network, be grouped, transferred, or trained separately?
+
+    mtlkit-advise [--seeds 3] [--epochs N] [--balancing famo] [--out DIR] [DATA/TRAIN OVERRIDES ...]
+
+The overrides are those of ``mtlkit-train`` (``data=table data.path=...``) and apply to every job. What it runs and
+how the verdict is computed: :mod:`mtlkit.advise.run`, :mod:`mtlkit.advise.verdict`, docs/grouping.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+from mtlkit.advise.plan import Plan
+from mtlkit.console import get_console
+from mtlkit.errors import ConfigError, MtlkitError
+
+PROG = "mtlkit-advise"
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog=PROG,
+        description="Train separate networks, one shared network (plain and balanced), the grouping task affinity "
+        "recommends and transfer (with --transfer) at N seeds on your data, and say which to use, with paired-by-"
+        "seed confidence intervals and the cost. Other arguments are mtlkit-train overrides for every job.",
+    )
+    p.add_argument("--seeds", type=int, default=3, help="seeds per approach (default 3; 5 for tighter intervals)")
+    p.add_argument("--epochs", type=int, default=None, help="trainer.max_epochs of every job (the budget)")
+    p.add_argument("--balancing", default="famo", help="weighting= of the balanced shared network; none: skip it")
+    p.add_argument("--k", type=int, default=None, help="networks of the grouped arm (default: best of 2..T-1)")
+    p.add_argument("--affinity-every", type=int, default=5, help="affinity.every of the affinity run (default 5)")
+    p.add_argument("--transfer", default="", help="overrides of a transfer arm, e.g. 'data@source=driving_source'")
+    p.add_argument("--metric", default="auroc", help="the metric of the verdict (default auroc)")
+    p.add_argument("--split", default="test", choices=["val", "test"], help="the split of the verdict (default test)")
+    p.add_argument("--out", type=Path, default=None, help="output folder (default $MTLKIT_LOG_DIR/advise/<time>)")
+    return p
+
+
+def check_overrides(overrides: Sequence[str]) -> None:
+    """Compose the train config with ``overrides`` once, so that a typo fails now, not in every job."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from mtlkit.config import CONFIG_DIR
+
+    GlobalHydra.instance().clear()
+    try:
+        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+            compose(config_name="train", overrides=list(overrides))
+    except Exception as err:
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise ConfigError(f"the overrides {list(overrides)} do not compose: {first}") from err
+    finally:
+        GlobalHydra.instance().clear()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args, overrides = parser().parse_known_args(argv)
+    console = get_console()
+    try:
+        unknown = [o for o in overrides if o.startswith("-")]
+        if unknown:
+            raise ConfigError(f"unknown option(s) {unknown}; see {PROG} --help (train overrides are key=value)")
+        if args.seeds < 1:
+            raise ConfigError(f"--seeds {args.seeds}: give at least 1 (2 or more for confidence intervals)")
+        data_overrides = list(overrides)
+        if args.epochs is not None:
+            data_overrides.append(f"trainer.max_epochs={args.epochs}")
+        if not any(o.split("=")[0].lstrip("+~") == "logger" for o in overrides):
+            data_overrides.append("logger=csv")  # no wandb run per job unless asked for
+        transfer = args.transfer.split()
+        check_overrides([*data_overrides, *(["approach=transfer", *transfer] if transfer else [])])
+        balancing = None if args.balancing in ("none", "null", "") else args.balancing
+        if balancing:
+            check_overrides([*data_overrides, f"weighting={balancing}"])
+        plan = Plan(
+            data_overrides=data_overrides,
+            seeds=list(range(args.seeds)),
+            balancing=balancing,
+            transfer=transfer,
+            affinity_every=args.affinity_every,
+            k=args.k,
+            metric=args.metric,
+            split=args.split,
+        )
+        out = args.out or Path(os.environ.get("MTLKIT_LOG_DIR", "outputs")) / "advise" / datetime.now().strftime(
+            "%Y-%m-%d_%H-%M-%S"
+        )
+        from mtlkit.advise.run import advise
+
+        verdict = advise(plan, out)
+    except MtlkitError as err:
+        console.print(f"[red]{PROG}: error: {err}", highlight=False, soft_wrap=True)
+        return 2
+    return 0 if not verdict.problems else 1
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

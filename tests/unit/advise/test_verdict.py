@@ -1,0 +1,136 @@
+"""mtlkit-advise's verdict on hand-made results.json files: win, loss, tie, the cheapest tie, missing and failed
+runs named; and the paired t interval against scipy."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mtlkit.advise.verdict import build_verdict
+from mtlkit.advise.write import write_verdict
+from mtlkit.report.paired import paired, t_quantile
+
+TASKS = ["a", "b"]
+
+
+def _run(path, values: dict[str, float], params: int = 100, fit_s: float = 1.0, status: str = "completed"):
+    path.mkdir(parents=True)
+    per_task = {t: {"auroc": v} for t, v in values.items()}
+    macro = {"auroc": sum(values.values()) / len(values)}
+    results = {
+        "status": status,
+        "tasks": list(values),
+        "metrics": {"test": {"per_task": per_task, "macro": macro}},
+        "parameters": {"total": params},
+        "timings": {"fit_s": fit_s},
+    }
+    if status == "failed":
+        results["error"] = {"type": "RuntimeError", "message": "boom"}
+    (path / "results.json").write_text(json.dumps(results))
+    return path
+
+
+def _arms(tmp_path, arms: dict[str, list[dict[str, float]]], params: dict[str, int]):
+    out = []
+    for name, seeds in arms.items():
+        dirs = {s: _run(tmp_path / name / str(s), v, params[name]) for s, v in enumerate(seeds)}
+        out.append((name, f"the {name} arm", dirs))
+    return out
+
+
+BASE = [{"a": 0.80, "b": 0.70}, {"a": 0.82, "b": 0.69}, {"a": 0.78, "b": 0.72}]
+
+
+def _shift(seeds, d):
+    return [{t: v + d[t] for t, v in s.items()} for s in seeds]
+
+
+def test_a_clear_win_is_recommended(tmp_path):
+    arms = _arms(
+        tmp_path,
+        {
+            "separate": BASE,
+            "shared": _shift(BASE, {"a": 0.05, "b": 0.04}),
+            "grouped": _shift(BASE, {"a": 0.0, "b": 0.01}),
+        },
+        {"separate": 200, "shared": 100, "grouped": 150},
+    )
+    v = build_verdict(arms)
+    shared = next(a for a in v.arms if a.name == "shared")
+    assert shared.delta.verdict == "better" and v.recommended == "shared"
+    assert shared.delta.mean == pytest.approx((0.05 / 0.8 + 0.04 / 0.7) / 2 * 100, rel=0.05)
+    assert "better than separate networks" in v.recommendation and "50 % of the parameters" in v.recommendation
+
+
+def test_a_loss_everywhere_means_separate(tmp_path):
+    arms = _arms(
+        tmp_path,
+        {"separate": BASE, "shared": _shift(BASE, {"a": -0.05, "b": -0.06})},
+        {"separate": 200, "shared": 100},
+    )
+    v = build_verdict(arms)
+    assert v.arms[0].delta.verdict == "worse" and v.recommended == "separate"
+    assert v.recommendation.startswith("separate networks: every shared option is worse")
+
+
+def test_a_tie_is_called_a_tie_and_the_cheapest_tie_is_recommended(tmp_path):
+    noisy = [{"a": 0.81, "b": 0.69}, {"a": 0.80, "b": 0.70}, {"a": 0.79, "b": 0.73}]
+    arms = _arms(
+        tmp_path,
+        {"separate": BASE, "grouped": noisy, "shared": noisy},
+        {"separate": 200, "grouped": 150, "shared": 100},
+    )
+    v = build_verdict(arms)
+    assert {a.delta.verdict for a in v.arms} == {"tie"}
+    assert v.recommended == "shared" and "a tie with separate networks" in v.recommendation
+
+
+def test_the_worst_task_is_named(tmp_path):
+    arms = _arms(
+        tmp_path, {"separate": BASE, "shared": _shift(BASE, {"a": 0.05, "b": -0.07})}, {"separate": 2, "shared": 1}
+    )
+    worst = build_verdict(arms).arms[0].worst_task
+    assert worst[0] == "b" and worst[1] == pytest.approx(-0.07 / 0.703 * 100, rel=0.02)
+
+
+def test_missing_and_failed_runs_are_named_never_dropped(tmp_path):
+    arms = _arms(
+        tmp_path, {"separate": BASE, "shared": _shift(BASE, {"a": 0.05, "b": 0.04})}, {"separate": 2, "shared": 1}
+    )
+    name, desc, dirs = arms[1]
+    dirs = dict(dirs)
+    dirs[3] = tmp_path / "shared" / "never-ran"
+    (tmp_path / "shared" / "1" / "results.json").write_text(json.dumps({"status": "failed", "error": {"message": "x"}}))
+    v = build_verdict([arms[0], (name, desc, dirs)])
+    assert v.arms[0].delta.n == 2 and v.arms[0].seeds == [0, 2]
+    assert any("shared seed 3: missing" in p for p in v.problems)
+    assert any("shared seed 1: failed" in p for p in v.problems)
+    paths = write_verdict(v, tmp_path, {})
+    assert "shared seed 3: missing" in paths[0].read_text()
+    assert json.loads(paths[1].read_text())["problems"] == v.problems
+
+
+def test_one_seed_is_undecided(tmp_path):
+    arms = _arms(
+        tmp_path, {"separate": BASE[:1], "shared": _shift(BASE[:1], {"a": 0.1, "b": 0.1})}, {"separate": 2, "shared": 1}
+    )
+    v = build_verdict(arms)
+    assert v.arms[0].delta.verdict == "undecided" and v.recommended == "separate" and "undecided" in v.recommendation
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.floats(0.55, 0.999), st.integers(1, 60))
+def test_t_quantile_matches_scipy(p, df):
+    stats = pytest.importorskip("scipy.stats")
+    assert t_quantile(p, df) == pytest.approx(stats.t.ppf(p, df), rel=1e-6, abs=1e-9)
+
+
+def test_paired_interval():
+    p = paired([1.0, 2.0, 3.0])
+    assert p.mean == 2.0 and p.n == 3
+    assert p.high - 2.0 == pytest.approx(4.302652729 * 1.0 / math.sqrt(3), rel=1e-6)
+    assert paired([1.0]).verdict == "undecided" and paired([]).n == 0
