@@ -21,3 +21,47 @@ def test_predict_another_split_and_data_config_through_the_console_script(tiny_c
     # the data hold only `car`: the other tasks still get probabilities, their labels stay empty
     assert all(r["label_car"] in ("0", "1") for r in rows) and all(r["label_pedestrian"] == "" for r in rows)
     assert all(0 <= float(r["prob_stop_sign"]) <= 1 for r in rows)
+
+
+def test_val_f1_thresholds_go_from_validation_to_test_results_and_predict_decisions(tmp_path):
+    """eval.threshold=val_f1 end to end: chosen on val, written to results.json, test scored with them, stored in the
+    checkpoint, and mtlkit-predict --decisions decides with them (--threshold overrides)."""
+    import json
+
+    from sklearn.metrics import f1_score
+
+    from mtlkit.cli.predict import main
+    from mtlkit.run import train
+    from mtlkit.runtime.checkpoints import load_checkpoint
+    from tests.conftest import TINY
+    from tests.helpers import compose_config
+
+    run = tmp_path / "run"
+    train(compose_config([*TINY, "eval.threshold=val_f1", "data.missing_rate=0.3"], run))
+    results = json.loads((run / "results.json").read_text())
+    val, test = results["metrics"]["val"], results["metrics"]["test"]
+    assert val["thresholds"]["rule"] == test["thresholds"]["rule"] == "val_f1"
+    chosen = test["thresholds"]["values"]
+    assert chosen == val["thresholds"]["values"] and set(chosen) == set(results["tasks"])
+    ckpt, _ = load_checkpoint(run)
+    assert ckpt["mtlkit"]["eval_threshold"]["values"] == chosen  # what mtlkit-predict takes
+
+    out = tmp_path / "pred.csv"
+    assert main([str(run), "-o", str(out), "--decisions"]) == 0
+    rows = read_csv_rows(out)
+    for task, t in chosen.items():
+        probs = [float(r[f"prob_{task}"]) for r in rows]
+        preds = [int(r[f"pred_{task}"]) for r in rows]
+        assert all(d == int(p > t) for p, d in zip(probs, preds) if abs(p - t) > 1e-6)
+        labelled = [(int(r[f"label_{task}"]), d) for r, d in zip(rows, preds) if r[f"label_{task}"] != ""]
+        if any(y for y, _ in labelled):  # test F1 in results.json is the F1 of these decisions
+            expected = f1_score([y for y, _ in labelled], [d for _, d in labelled])
+            assert test["per_task"][task]["f1"] == pytest.approx(expected, abs=1e-6)
+    # example-based metrics and the examples they leave out, counted from the labels
+    block = test["example_based"]
+    no_positive = sum(not any(r[f"label_{t}"] == "1" for t in chosen) for r in rows)
+    assert block["n_examples"] == len(rows) and block["left_out_examples"]["lrap"] == no_positive
+    assert 0 <= block["hamming"] <= 1 and 1 <= block["coverage"] <= len(chosen)
+
+    assert main([str(run), "-o", str(out), "--threshold", "0.999"]) == 0
+    assert all(r[f"pred_{t}"] == str(int(float(r[f"prob_{t}"]) > 0.999)) for r in read_csv_rows(out) for t in chosen)

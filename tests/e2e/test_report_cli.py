@@ -36,6 +36,17 @@ def test_report_on_a_real_multirun(tmp_path):
     assert is_png(out / "plots" / "auroc_vs_data.missing_rate.png")
     assert is_png(out / "plots" / "delta_m_auroc_vs_data.missing_rate.png")
 
+    # The example-based metrics real runs record, as the headline metric (lower is better: Δm's sign flipped)
+    from mtlkit.cli.report import main as report_main
+
+    args = [str(sweep), "--out", str(tmp_path / "hamming"), "--baseline", "data.missing_rate=0", "--metric", "hamming"]
+    assert report_main([*args, "--no-plots"]) == 0
+    summary = read_csv_rows(tmp_path / "hamming" / "summary.csv")
+    assert all(0.0 <= float(r["hamming_mean"]) <= 1.0 and 0.0 <= float(r["lrap_mean"]) <= 1.0 for r in summary)
+    hidden, full = (only_row(summary, **{"data.missing_rate": v}) for v in ("0.5", "0"))
+    gain = -(float(hidden["hamming_mean"]) - float(full["hamming_mean"])) / float(full["hamming_mean"]) * 100
+    assert float(hidden["delta_m_hamming_pct"]) == pytest.approx(gain)
+
     # One job's folder disappears and another job loses its results.json: both are listed, not dropped.
     jobs = sorted(p for p in sweep.iterdir() if (p / ".hydra").is_dir())
     shutil.rmtree(jobs[0])

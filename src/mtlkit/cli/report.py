@@ -9,9 +9,8 @@ from pathlib import Path
 
 from mtlkit.console import get_console
 from mtlkit.errors import ConfigError, MtlkitError
-from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.aggregate import SEED_KEYS
-from mtlkit.report.build import SPLITS, Options, build_report
+from mtlkit.report.build import REPORT_METRICS, SPLITS, Options, build_report
 from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec
 from mtlkit.report.plots import draw_plots, numeric_keys
 from mtlkit.report.tables import print_report
@@ -22,6 +21,7 @@ EPILOG = """examples:
   mtlkit-report outputs/train/multiruns/2026-01-01_12-00-00
   mtlkit-report outputs/c1_partial_labels/multiruns/* --baseline loss.unknown=ignore --out docs/experiments/c1
   mtlkit-report sweep/ --split val --metric ap --tasks car stop_sign --x data.num_train
+  mtlkit-report sweep/ --metric lrap          # an example-based metric (hamming, ranking_loss, ... docs/metrics.md)
 
 exit status: 0 when the report was written, 1 when no run succeeded (or, with --strict, any run failed or is
 missing), 2 for bad arguments or no runs at all."""
@@ -40,7 +40,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("dirs", nargs="+", type=Path, help="run or multirun folders, searched recursively")
     p.add_argument("--out", type=Path, help="where report.md, the CSVs and plots/ go (default: DIR/report)")
     p.add_argument("--split", choices=SPLITS, default="test", help="metrics of this split (default: test)")
-    p.add_argument("--metric", choices=METRICS, default="auroc", help="headline metric: Δm column, plots")
+    p.add_argument(
+        "--metric",
+        choices=REPORT_METRICS,
+        default="auroc",
+        help="headline metric: Δm column, plots. Per task (macro over tasks): auroc, ap, acc, f1; example-based "
+        "(docs/metrics.md): lrap, micro_f1, macro_f1, and hamming, ranking_loss, one_error, coverage (lower is "
+        "better: Δm's sign is flipped so that Δm > 0 is always better)",
+    )
     p.add_argument(
         "--baseline",
         default=DEFAULT_BASELINE,

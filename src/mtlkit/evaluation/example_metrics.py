@@ -96,6 +96,13 @@ def example_based_metrics(
     """
     probs, masks = probs.float(), masks.bool()
     targets = targets.long() * masks  # unlabelled entries hold 0 from here on (they are masked everywhere)
+    thresholds = [float(t) for t in thresholds]
+    if probs.shape[1] == 1:  # torchmetrics' multilabel functions need 2 labels: add one never labelled (no effect)
+        probs, targets = (
+            torch.cat([probs, torch.zeros_like(probs)], 1),
+            torch.cat([targets, torch.zeros_like(targets)], 1),
+        )
+        masks, thresholds = torch.cat([masks, torch.zeros_like(masks)], 1), [*thresholds, 0.5]
     n_examples, n_tasks = probs.shape
     labelled, has_pos = masks.sum(1), (masks & targets.bool()).any(1)
     has_neg = (masks & ~targets.bool()).any(1)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
 from mtlkit.report.collect import MISSING, Run, display
 
 SEED_KEYS = ("seed",)
@@ -31,9 +32,13 @@ class Stat:
 
 
 def metric_value(run: Run, split: str, metric: str, task: str | None = None) -> float | None:
-    """One metric of one run on ``split``: a task's value, or the run's macro mean when ``task`` is None."""
+    """One metric of one run on ``split``: a task's value, or the run's macro mean when ``task`` is None. An
+    example-based metric (``lrap``, ``hamming``, ...) has one value per run (``task`` None) and none per task."""
     split_metrics = ((run.results or {}).get("metrics") or {}).get(split) or {}
-    block = split_metrics.get("macro") if task is None else (split_metrics.get("per_task") or {}).get(task)
+    if metric in EXAMPLE_METRICS:
+        block = split_metrics.get("example_based") if task is None else None
+    else:
+        block = split_metrics.get("macro") if task is None else (split_metrics.get("per_task") or {}).get(task)
     value = (block or {}).get(metric)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 

@@ -9,18 +9,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mtlkit.errors import ConfigError, DataError
+from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
 from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.aggregate import SEED_KEYS, Group, group_runs, swept_keys
 from mtlkit.report.collect import MISSING, Collection, Run, canonical, display, find_runs, parse_overrides
 from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec, Delta, delta_m, find_baseline, is_baseline
 
 SPLITS = ("test", "val")
+REPORT_METRICS = (*METRICS, *EXAMPLE_METRICS)  # per-task metrics (macro over tasks), then example-based ones
 
 
 @dataclass(frozen=True)
 class Options:
     split: str = "test"
-    metric: str = "auroc"  # the headline metric: Δm column and plots
+    metric: str = "auroc"  # the headline metric: Δm column and plots (per-task or example-based)
     baseline: BaselineSpec = field(default_factory=lambda: BaselineSpec.parse(DEFAULT_BASELINE))
     seed_keys: tuple[str, ...] = SEED_KEYS
     tasks: tuple[str, ...] | None = None  # restrict per-task tables, macro means, Δm and plots to these tasks
@@ -29,8 +31,13 @@ class Options:
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise ConfigError(f"split {self.split!r} is not one of {list(SPLITS)}")
-        if self.metric not in METRICS:
-            raise ConfigError(f"metric {self.metric!r} is not one of {list(METRICS)}")
+        if self.metric not in REPORT_METRICS:
+            raise ConfigError(f"metric {self.metric!r} is not one of {list(REPORT_METRICS)}")
+        if self.metric in EXAMPLE_METRICS and self.tasks:
+            raise ConfigError(
+                f"--metric {self.metric} is example-based: computed over all of a run's tasks, it cannot be restricted "
+                "with --tasks; drop --tasks, or choose a per-task metric (" + ", ".join(METRICS) + ")"
+            )
 
 
 @dataclass
@@ -61,6 +68,16 @@ class Report:
     def has_deltas(self) -> bool:
         return any(d is not None for r in self.rows for d in r.deltas.values())
 
+    @property
+    def has_example_metrics(self) -> bool:
+        """Whether any succeeded run has example-based metrics on the report's split (runs written before them
+        have none)."""
+        split = self.options.split
+        return any(
+            (((r.results or {}).get("metrics") or {}).get(split) or {}).get("example_based")
+            for r in self.collection.succeeded
+        )
+
 
 def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> Report:
     """Collect the runs under ``dirs``, group them by swept key, and compute Δm against the baseline."""
@@ -84,6 +101,7 @@ def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> 
     tasks = _tasks(groups, options.tasks)
     if options.tasks:
         restrict_macro(succeeded, tasks)
+        notes.append("example-based metrics are computed over all of a run's tasks, so --tasks leaves them out")
     spec = options.baseline
     has_baseline = any(is_baseline(g, spec) and g.ok_runs for g in groups)
     if not has_baseline:
@@ -95,10 +113,10 @@ def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> 
     rows = []
     for group in groups:
         base, why = find_baseline(group, groups, spec) if has_baseline else (None, f"no {spec.text} runs")
-        deltas = {m: (delta_m(group, base, options.split, m, tasks) if base else None) for m in METRICS}
+        deltas = {m: (delta_m(group, base, options.split, m, tasks) if base else None) for m in REPORT_METRICS}
         rows.append(Row(group=group, baseline=base, why_no_baseline=why, deltas=deltas))
     notes += _seed_notes(groups)
-    return Report(
+    report = Report(
         dirs=[Path(d) for d in dirs],
         options=options,
         collection=collection,
@@ -107,6 +125,12 @@ def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> 
         tasks=tasks,
         notes=notes,
     )
+    if options.metric in EXAMPLE_METRICS and succeeded and not report.has_example_metrics:
+        notes.append(
+            f"no run has example-based metrics on {options.split} (runs written before mtlkit recorded them), so "
+            f"--metric {options.metric} is n/a; re-run them, or choose one of {', '.join(METRICS)}"
+        )
+    return report
 
 
 def select(collection: Collection, where: Sequence[str]) -> Collection:
@@ -130,7 +154,8 @@ def select(collection: Collection, where: Sequence[str]) -> Collection:
 
 def restrict_macro(runs: Sequence[Run], tasks: Sequence[str]) -> None:
     """Replace each run's macro metrics by the mean over ``tasks`` (those with a defined value), on every split, so
-    that the macro columns, plots and runs.csv describe the tasks chosen with --tasks."""
+    that the macro columns, plots and runs.csv describe the tasks chosen with --tasks; the example-based metrics,
+    which cannot be restricted to some tasks, are dropped."""
     for run in runs:
         for split_metrics in ((run.results or {}).get("metrics") or {}).values():
             per_task = split_metrics.get("per_task") or {}
@@ -143,6 +168,7 @@ def restrict_macro(runs: Sequence[Run], tasks: Sequence[str]) -> None:
                 ]
                 macro[metric] = statistics.fmean(values) if values else None
             split_metrics["macro"] = macro
+            split_metrics.pop("example_based", None)
 
 
 def _tasks(groups: Sequence[Group], wanted: Sequence[str] | None) -> list[str]:

@@ -2,8 +2,10 @@
 
     Δm = (1/T) * sum_t (-1)^{l_t} * (M_config,t - M_base,t) / M_base,t * 100
 
-with M the mean over seeds of a metric on task t and l_t = 1 where lower is better (no mtlkit metric is:
-AUROC, AP, accuracy and F1 are all higher-is-better, so Δm > 0 means the configuration beats its baseline).
+with M the mean over seeds of a metric on task t and l_t = 1 where lower is better (Hamming loss, ranking loss,
+one-error and coverage; AUROC, AP, accuracy, F1, LRAP and micro/macro-F1 are higher-is-better), so Δm > 0 always
+means the configuration beats its baseline. An example-based metric has one value per run, not one per task: its
+Δm is the relative gain of that value (the formula with T = 1).
 The spread reported with Δm is the sample std over the configuration's seeds of the same formula applied to each
 seed's run against the baseline's mean; its mean over seeds equals Δm, and the baseline's own seed noise is not
 in it (the baseline row shows that: its Δm is 0 ± its own spread).
@@ -22,16 +24,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mtlkit.errors import ConfigError
+from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS, LOWER_IS_BETTER
 from mtlkit.report.aggregate import Group, metric_value
 from mtlkit.report.collect import MISSING, canonical, display, parse_overrides
 
-LOWER_IS_BETTER: frozenset[str] = frozenset()  # none of auroc, ap, acc, f1
 DEFAULT_BASELINE = "approach=separate"
+EXAMPLE_TASK = "(all tasks)"  # what Delta.tasks holds for an example-based metric: one value over all tasks
 
 CONVENTION = (
-    "Δm (Maninis et al. 2019) = mean over tasks t of (M_config,t - M_baseline,t) / M_baseline,t x 100, with M the "
-    "mean over seeds of the metric on task t; all metrics here are higher-is-better, so Δm > 0 means the "
-    "configuration beats its baseline. ± is the std over the configuration's seeds of the same formula per seed "
+    "Δm (Maninis et al. 2019) = mean over tasks t of (-1)^l (M_config,t - M_baseline,t) / M_baseline,t x 100, with "
+    "M the mean over seeds of the metric on task t and l = 1 for the lower-is-better metrics (hamming, "
+    "ranking_loss, one_error, coverage), 0 otherwise, so Δm > 0 means the configuration beats its baseline on every "
+    "metric; an example-based metric (one value per run) is the formula with T = 1. "
+    "± is the std over the configuration's seeds of the same formula per seed "
     "(against the baseline's mean). The baseline of a configuration is the {baseline} group with the same value of "
     "every other swept key (same data and budget){ignored}."
 )
@@ -108,17 +113,23 @@ def relative_gain(config: float, base: float, metric: str) -> float:
 
 
 def delta_m(group: Group, base: Group, split: str, metric: str, tasks: Sequence[str] | None = None) -> Delta | None:
-    """Δm of ``group`` against ``base`` on ``metric`` (over ``tasks``, default: the tasks both have)."""
-    common = [t for t in group.tasks if t in base.tasks and (tasks is None or t in tasks)]
-    base_means = {t: base.stat(split, metric, t).mean for t in common}
-    conf_means = {t: group.stat(split, metric, t).mean for t in common}
+    """Δm of ``group`` against ``base`` on ``metric`` (over ``tasks``, default: the tasks both have; an
+    example-based metric: its one value per run, over all tasks)."""
+    example = metric in EXAMPLE_METRICS
+    if example:
+        common: list[Any] = [EXAMPLE_TASK]
+    else:
+        common = [t for t in group.tasks if t in base.tasks and (tasks is None or t in tasks)]
+    key = {t: (None if example else t) for t in common}  # the task metric_value reads: None = the run's value
+    base_means = {t: base.stat(split, metric, key[t]).mean for t in common}
+    conf_means = {t: group.stat(split, metric, key[t]).mean for t in common}
     usable = [t for t in common if math.isfinite(base_means[t]) and base_means[t] != 0 and math.isfinite(conf_means[t])]
     if not usable:
         return None
     value = statistics.fmean(relative_gain(conf_means[t], base_means[t], metric) for t in usable)
     per_seed = []
     for run in group.ok_runs:
-        vals = [metric_value(run, split, metric, t) for t in usable]
+        vals = [metric_value(run, split, metric, key[t]) for t in usable]
         if all(v is not None and math.isfinite(v) for v in vals):
             per_seed.append(statistics.fmean(relative_gain(v, base_means[t], metric) for v, t in zip(vals, usable)))
     std = statistics.stdev(per_seed) if len(per_seed) > 1 else math.nan

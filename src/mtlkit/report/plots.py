@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mtlkit.errors import MtlkitError
+from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS, LOWER_IS_BETTER, direction
 from mtlkit.report.aggregate import Group, Stat, sort_key
 from mtlkit.report.build import Report, Row
 from mtlkit.report.collect import display
@@ -46,8 +47,23 @@ def numeric_keys(report: Report) -> list[str]:
 
 
 def _macro(report: Report) -> str:
-    """How the macro mean was taken: over every task, or over the tasks chosen with --tasks."""
+    """How the macro mean was taken: over every task, or over the tasks chosen with --tasks (an example-based metric
+    is one value over all tasks)."""
+    if report.options.metric in EXAMPLE_METRICS:
+        return "example-based, over all tasks"
     return f"macro over {len(report.tasks)} chosen tasks" if report.options.tasks else "macro over tasks"
+
+
+def _ylabel(metric: str, what: str = "macro") -> str:
+    """The y label of a metric, with its direction: ``hamming (lower is better)``."""
+    kind = "" if metric in EXAMPLE_METRICS else f"{what}, "
+    return f"{metric} ({kind}{direction(metric)})"
+
+
+def _delta_note(metric: str) -> str:
+    """What the sign of Δm means for ``metric`` (sign flipped for a lower-is-better one)."""
+    flipped = "; sign flipped: lower is better" if metric in LOWER_IS_BETTER else ""
+    return f"Δm > 0: better than the baseline{flipped}"
 
 
 def _slug(text: str) -> str:
@@ -172,8 +188,8 @@ def plot_metric_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path:
         xs = [r.group.value(x) for r in rows]
         xs_all += xs
         _errorbar(ax, xs, [r.group.stat(split, metric) for r in rows], label, f"C{i}")
-    title = f"{metric} ({split}, {_macro(report)}) vs {x}\nerror bars: ±1 std over seeds"
-    path = _finish(fig, ax, x, xs_all, f"{metric} (macro)", title, out_dir / f"{_slug(metric)}_vs_{_slug(x)}.png")
+    title = f"{metric} ({split}, {_macro(report)}; {direction(metric)}) vs {x}\nerror bars: ±1 std over seeds"
+    path = _finish(fig, ax, x, xs_all, _ylabel(metric), title, out_dir / f"{_slug(metric)}_vs_{_slug(x)}.png")
     plt.close(fig)
     return path
 
@@ -200,9 +216,12 @@ def plot_delta_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path | 
         xs_all += xs
         _errorbar(ax, xs, stats, label, f"C{i}")
     ax.axhline(0.0, color="grey", linestyle="--", linewidth=1)
-    title = f"Δm {metric} (%, {report.options.split}) vs {x}\nagainst {spec.text}; error bars: ±1 std over seeds"
+    title = (
+        f"Δm {metric} (%, {report.options.split}) vs {x}\nagainst {spec.text} ({_delta_note(metric)}); "
+        "error bars: ±1 std over seeds"
+    )
     path = out_dir / f"delta_m_{_slug(metric)}_vs_{_slug(x)}.png"
-    _finish(fig, ax, x, xs_all, f"Δm {metric} (%)", title, path)
+    _finish(fig, ax, x, xs_all, f"Δm {metric} (%, > 0 better)", title, path)
     plt.close(fig)
     return path
 
@@ -210,7 +229,7 @@ def plot_delta_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path | 
 def plot_per_task_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path | None:
     """One panel per task (up to 16 tasks): ``metric`` against ``x``, one line per value of the other keys."""
     tasks = report.tasks
-    if not tasks or len(tasks) > MAX_TASK_PANELS:
+    if not tasks or len(tasks) > MAX_TASK_PANELS or metric in EXAMPLE_METRICS:  # example-based: no per-task values
         return None
     plt = _pyplot()
     split = report.options.split
@@ -240,7 +259,7 @@ def plot_per_task_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
         fig.legend(handles, labels, loc="lower center", ncol=min(4, len(labels)), fontsize=8)
-    fig.suptitle(f"{metric} ({split}) per task vs {x}; error bars: ±1 std over seeds", fontsize=10)
+    fig.suptitle(f"{metric} ({split}, {direction(metric)}) per task vs {x}; error bars: ±1 std over seeds", fontsize=10)
     fig.tight_layout(rect=(0, 0.1 if handles else 0, 1, 1))
     path = out_dir / f"{_slug(metric)}_per_task_vs_{_slug(x)}.png"
     fig.savefig(path, dpi=DPI)
@@ -264,8 +283,10 @@ def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
         capsize=4,
     )
     ax.set_xticks(range(len(groups)), labels, rotation=20, ha="right", fontsize=8)
-    ax.set_ylabel(f"{metric} ({split}, macro)")
-    ax.set_title(f"{metric} ({split}, {_macro(report)})\nerror bars: ±1 std over seeds", fontsize=10)
+    ax.set_ylabel(_ylabel(metric))
+    ax.set_title(
+        f"{metric} ({split}, {_macro(report)}; {direction(metric)})\nerror bars: ±1 std over seeds", fontsize=10
+    )
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
     paths.append(out_dir / f"{_slug(metric)}_by_configuration.png")
@@ -284,8 +305,11 @@ def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
         )
         ax.axhline(0.0, color="grey", linewidth=1)
         ax.set_xticks(range(len(rows)), [r.group.label for r in rows], rotation=20, ha="right", fontsize=8)
-        ax.set_ylabel(f"Δm {metric} (%)")
-        title = f"Δm {metric} (%) against {report.options.baseline.text}\nerror bars: ±1 std over seeds"
+        ax.set_ylabel(f"Δm {metric} (%, > 0 better)")
+        title = (
+            f"Δm {metric} (%) against {report.options.baseline.text}\n{_delta_note(metric)}; "
+            "error bars: ±1 std over seeds"
+        )
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3, axis="y")
         fig.tight_layout()

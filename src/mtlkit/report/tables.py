@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS, LOWER_IS_BETTER
 from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.aggregate import Stat, metric_value
 from mtlkit.report.build import Report
@@ -32,6 +33,24 @@ def pm(stat: Stat, digits: int = 3) -> str:
     return f"{stat.mean:.{digits}f} ± {std}"
 
 
+def metric_label(metric: str) -> str:
+    """A metric's column name, marked ↓ when lower is better (↑ for the other example-based metrics)."""
+    if metric in LOWER_IS_BETTER:
+        return f"{metric} ↓"
+    return f"{metric} ↑" if metric in EXAMPLE_METRICS else metric
+
+
+def shown_metrics(report: Report) -> list[str]:
+    """The macro columns of the summary: the per-task metrics, and the headline metric when it is example-based."""
+    metric = report.options.metric
+    return [*METRICS, metric] if metric in EXAMPLE_METRICS else list(METRICS)
+
+
+def csv_metrics(report: Report) -> list[str]:
+    """The metrics the CSV files carry: the per-task ones, and the example-based ones when runs have them."""
+    return [*METRICS, *EXAMPLE_METRICS] if report.has_example_metrics else list(METRICS)
+
+
 def delta_cell(delta: Delta | None, is_own_baseline: bool = False) -> str:
     if delta is None:
         return "n/a"
@@ -46,18 +65,19 @@ def delta_cell(delta: Delta | None, is_own_baseline: bool = False) -> str:
 def summary_records(report: Report) -> list[dict[str, Any]]:
     """One record per configuration: swept values, run counts, macro mean/std/n per metric, Δm per metric."""
     split = report.options.split
+    metrics = csv_metrics(report)
     out = []
     for row in report.rows:
         g = row.group
         rec: dict[str, Any] = {k: display(g.value(k)) for k in report.keys}
         rec.update(n_ok=len(g.ok_runs), n_failed=len(g.failed_runs), seeds=" ".join(g.seeds(report.options.seed_keys)))
-        for m in METRICS:
+        for m in metrics:
             s = g.stat(split, m)
             rec.update({f"{m}_mean": _num(s.mean), f"{m}_std": _num(s.std), f"{m}_n": s.n})
         rec["params_mean"] = _num(g.field_stat("parameters", "total").mean)
         rec["fit_s_mean"] = _num(g.field_stat("timings", "fit_s").mean)
         rec["baseline"] = row.baseline.label if row.baseline else ""
-        for m in METRICS:
+        for m in metrics:
             d = row.deltas[m]
             rec.update(
                 {
@@ -98,6 +118,8 @@ def run_records(report: Report) -> list[dict[str, Any]]:
         rec.update({k: display(run.value(k)) for k in keys})
         rec.update({k: display(run.value(k)) for k in report.options.seed_keys})
         rec.update({f"{m}_macro": _num(metric_value(run, split, m)) for m in METRICS})
+        if report.has_example_metrics:
+            rec.update({m: _num(metric_value(run, split, m)) for m in EXAMPLE_METRICS})
         rec["error"] = run.error or ""
         out.append(rec)
     for job in report.collection.missing:
@@ -129,7 +151,8 @@ def write_csv(records: Sequence[Mapping[str, Any]], path: Path) -> Path:
 def summary_table(report: Report) -> tuple[list[str], list[list[str]]]:
     """Headers and rows of the summary: swept values, n, failed, params, macro metrics, Δm of the headline metric."""
     split, metric = report.options.split, report.options.metric
-    headers = [*report.keys, "n", "failed", "params", *[f"{m}" for m in METRICS]]
+    shown = shown_metrics(report)
+    headers = [*report.keys, "n", "failed", "params", *[metric_label(m) for m in shown]]
     show_delta = report.has_deltas
     if show_delta:
         headers.append(f"Δm {metric} (%)")
@@ -139,7 +162,7 @@ def summary_table(report: Report) -> tuple[list[str], list[list[str]]]:
         params = g.field_stat("parameters", "total")
         cells = [display(g.value(k)) for k in report.keys]
         cells += [str(len(g.ok_runs)), str(len(g.failed_runs)), f"{params.mean:,.0f}" if params.n else "n/a"]
-        cells += [pm(g.stat(split, m)) for m in METRICS]
+        cells += [pm(g.stat(split, m)) for m in shown]
         if show_delta:
             cells.append(delta_cell(row.deltas[metric], row.baseline is g))
         rows.append(cells)
@@ -147,18 +170,20 @@ def summary_table(report: Report) -> tuple[list[str], list[list[str]]]:
 
 
 def delta_table(report: Report) -> tuple[list[str], list[list[str]]]:
-    """Δm of every metric for each configuration that has a baseline, and which baseline and tasks it used."""
-    headers = ["configuration", "baseline", *[f"Δm {m} (%)" for m in METRICS], "tasks"]
+    """Δm of every per-task metric (and of the headline metric when it is example-based) for each configuration that
+    has a baseline, and which baseline and tasks it used."""
+    shown = shown_metrics(report)
+    headers = ["configuration", "baseline", *[f"Δm {m} (%)" for m in shown], "tasks"]
     rows = []
     for row in report.rows:
         if row.baseline is None:
-            rows.append([row.group.label, f"none: {row.why_no_baseline}", *["n/a" for _ in METRICS], ""])
+            rows.append([row.group.label, f"none: {row.why_no_baseline}", *["n/a" for _ in shown], ""])
             continue
-        first = next((d for d in row.deltas.values() if d is not None), None)
+        first = next((row.deltas[m] for m in METRICS if row.deltas.get(m) is not None), None)
         tasks = "0"  # e.g. every run of the configuration failed
         if first is not None:
             tasks = f"{len(first.tasks)}" + (f" ({len(first.skipped)} skipped)" if first.skipped else "")
-        cells = [delta_cell(row.deltas[m]) for m in METRICS]
+        cells = [delta_cell(row.deltas[m]) for m in shown]
         base = "itself" if row.baseline is row.group else row.baseline.label
         rows.append([row.group.label, base, *cells, tasks])
     return headers, rows
@@ -167,13 +192,30 @@ def delta_table(report: Report) -> tuple[list[str], list[list[str]]]:
 def per_task_table(report: Report, metric: str) -> tuple[list[str], list[list[str]]] | None:
     """Configurations x tasks for one metric (None when there are too many tasks for a readable table)."""
     tasks = report.tasks
-    if not tasks or len(tasks) > MAX_TASK_COLUMNS:
+    if not tasks or len(tasks) > MAX_TASK_COLUMNS or metric in EXAMPLE_METRICS:  # example-based: no per-task values
         return None
     headers = ["configuration", *tasks, "macro"]
     rows = []
     for g in report.groups:
         cells = [pm(g.stat(report.options.split, metric, t)) if t in g.tasks else "-" for t in tasks]
         rows.append([g.label, *cells, pm(g.stat(report.options.split, metric))])
+    return headers, rows
+
+
+def example_table(report: Report) -> tuple[list[str], list[list[str]]] | None:
+    """Configurations x example-based metrics (mean ± std over seeds; ↓ lower is better), with the mean number of
+    examples and of those left out of the ranking metrics (no labelled positive); None when no run has them."""
+    if not report.has_example_metrics:
+        return None
+    split = report.options.split
+    headers = ["configuration", *[metric_label(m) for m in EXAMPLE_METRICS], "examples", "no labelled positive"]
+    rows = []
+    for g in report.groups:
+        block = ("metrics", split, "example_based")
+        n = g.field_stat(*block, "n_examples")
+        left = g.field_stat(*block, "left_out_examples", "lrap")
+        counts = [f"{s.mean:,.0f}" if s.n else "n/a" for s in (n, left)]
+        rows.append([g.label, *[pm(g.stat(split, m)) for m in EXAMPLE_METRICS], *counts])
     return headers, rows
 
 
@@ -225,6 +267,10 @@ def print_report(report: Report, console: Console, written: Sequence[Path] = ())
     per_task = per_task_table(report, opts.metric)
     if per_task:
         console.print(rich_table(*per_task, title=f"{opts.metric} per task ({opts.split})", numeric_from=1))
+    examples = example_table(report)
+    if examples:
+        title = f"Example-based metrics ({opts.split}; ↓ lower is better; docs/metrics.md)"
+        console.print(rich_table(*examples, title=title, numeric_from=1))
     if report.has_deltas:
         console.print(rich_table(*delta_table(report), title="Δm against the baseline", numeric_from=2))
         console.print(f"[dim]{opts.baseline.convention()}")

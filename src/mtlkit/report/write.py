@@ -10,6 +10,7 @@ from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.build import Report
 from mtlkit.report.tables import (
     delta_table,
+    example_table,
     failed_table,
     markdown,
     missing_table,
@@ -26,6 +27,13 @@ CSV_FILES = {
     "per_task.csv": "one row per configuration, task and metric: mean, std, n over seeds",
     "runs.csv": "one row per run folder (ok / failed) and per missing job, with its macro metrics or its error",
 }
+
+EXAMPLE_TEXT = (
+    "Per example over its labelled entries, then averaged over examples (docs/metrics.md): Hamming loss, LRAP "
+    "(label ranking average precision), ranking loss, one-error and coverage; micro-F1 pools every labelled entry, "
+    "macro-F1 averages the per-task F1. ↓ lower is better, ↑ higher is better. Examples with no labelled positive "
+    "are left out of LRAP, one-error, coverage and ranking loss (counted in the last column)."
+)
 
 TASK_PLOTS_TEXT = (
     "Per configuration (mean over its seeds): `task_cosines_*` is the mean cosine between the per-task gradients "
@@ -68,6 +76,9 @@ def render_markdown(
     n = len(report.tasks)
     over = f"the {n} task{'s' if n != 1 else ''} chosen with --tasks" if report.options.tasks else "tasks"
     parts += ["", f"## Summary (macro mean over {over})", "", markdown(*summary_table(report), numeric_from=nk)]
+    examples = example_table(report)
+    if examples:
+        parts += ["", "## Example-based metrics", "", EXAMPLE_TEXT, "", markdown(*examples, numeric_from=1)]
     if report.has_deltas:
         parts += ["", "## Δm against the baseline", "", markdown(*delta_table(report), numeric_from=2)]
     parts += ["", f"Δm convention: {opts.baseline.convention()}"]
@@ -75,7 +86,7 @@ def render_markdown(
         table = per_task_table(report, metric)
         if table:
             parts += ["", f"## {metric} per task", "", markdown(*table, numeric_from=1)]
-    if report.tasks and not per_task_table(report, opts.metric):
+    if report.tasks and opts.metric in METRICS and not per_task_table(report, opts.metric):
         parts += ["", f"{len(report.tasks)} tasks: per-task values are in `per_task.csv`."]
     if plots:
         parts += ["", "## Plots", ""]

@@ -145,6 +145,16 @@ def test_ties_count_against_the_model_as_in_scikit_learn():
     )
 
 
+def test_a_single_task_is_scored_like_one_label_per_example():
+    probs, y, mask = _data(5, n=40, t=1, missing=0.2)
+    res = _metrics(probs, y, mask, 0.5)
+    yn, pn, mn = y[:, 0].numpy().astype(int), probs[:, 0].numpy(), mask[:, 0].numpy()
+    assert res["hamming"] == pytest.approx(skm.hamming_loss(yn[mn], pn[mn] > 0.5), abs=1e-6)
+    assert res["micro_f1"] == pytest.approx(skm.f1_score(yn[mn], pn[mn] > 0.5), abs=1e-6)
+    assert res["lrap"] == 1.0 and res["coverage"] == 1.0 and res["one_error"] == 0.0  # a lone positive ranks first
+    assert math.isnan(res["ranking_loss"]) and res["left_out_examples"]["lrap"] == int((~(mn & (yn == 1))).sum())
+
+
 def test_no_scorable_example_gives_nan_never_zero():
     probs = torch.rand(4, 3)
     y = torch.zeros(4, 3, dtype=torch.int8)
