@@ -69,6 +69,9 @@ def test_two_processes_train_exactly_like_one_with_the_same_global_batch(single,
             assert b["per_task"][task]["n_labelled"] == row["n_labelled"] == (101 if split == "val" else 128)
             for metric in ("auroc", "ap", "acc", "f1"):
                 assert b["per_task"][task][metric] == pytest.approx(row[metric], abs=1e-4), (split, task, metric)
+        for metric in ("hamming", "lrap", "ranking_loss", "one_error", "coverage", "micro_f1", "macro_f1"):
+            assert b["example_based"][metric] == pytest.approx(a["example_based"][metric], abs=1e-4), (split, metric)
+        assert b["example_based"]["left_out_examples"] == a["example_based"]["left_out_examples"]
 
 
 def test_ddp_multirun_writes_one_sweep_with_every_job(ddp_sweep):

@@ -167,13 +167,15 @@ def test_metric_object_is_exact_whatever_the_batching_and_example_order():
     """Under DDP the gathered states hold the examples in another order, split into other batches."""
     probs, y, mask = _data(11, n=90, missing=0.3)
     tasks = [f"t{j}" for j in range(5)]
-    whole = MaskedMultilabelMetrics(tasks)
+    whole, shuffled = MaskedMultilabelMetrics(tasks), MaskedMultilabelMetrics(tasks)
+    whole.choose_thresholds = shuffled.choose_thresholds = True  # eval.threshold=val_f1: the same choice too
     whole.update(probs, y, mask)
-    shuffled = MaskedMultilabelMetrics(tasks)
     order = torch.randperm(90, generator=torch.Generator().manual_seed(0))
     for chunk in order.split(17):
         shuffled.update(probs[chunk], y[chunk], mask[chunk])
     a, b = whole.compute()["example_based"], shuffled.compute()["example_based"]
+    assert whole.thresholds == shuffled.thresholds and whole.thresholds["rule"] == "val_f1"
     assert [a[m] for m in EXAMPLE_METRICS] == pytest.approx([b[m] for m in EXAMPLE_METRICS], abs=1e-6)
     assert a["left_out_examples"] == b["left_out_examples"]
     assert a["lrap"] == pytest.approx(_metrics(probs, y, mask)["lrap"])
+    assert a["hamming"] == pytest.approx(_metrics(probs, y, mask, list(whole.thresholds["values"].values()))["hamming"])
