@@ -12,7 +12,14 @@ from tests.helpers import compose_config
 
 REPO = Path(__file__).resolve().parents[2]
 SRC = REPO / "src"
-PLUGINS = ("mtlkit.objective", "mtlkit.models", "mtlkit.data", "mtlkit.finetune", "mtlkit.evaluation")
+PLUGINS = (
+    "mtlkit.objective",
+    "mtlkit.models",
+    "mtlkit.data",
+    "mtlkit.finetune",
+    "mtlkit.evaluation",
+    "mtlkit.grouping",
+)
 UPPER = ("mtlkit.approaches", "mtlkit.build", "mtlkit.run", "mtlkit.cli")
 LOOSE_AT_TOP = {"errors", "console", "config", "run"}
 

@@ -129,6 +129,16 @@ def backbone_state(
             raise CheckpointError(f"transfer.task={task!r} has no network in {file}; choose one of {tasks}")
         info["task"] = task
         return network_state(state, tasks.index(task)), info
+    if info["architecture"] == "grouped":  # one network per group: the group of ``task``
+        groups = [list(g) for g in meta.get("groups") or []]
+        if task is None or task not in tasks:
+            raise CheckpointError(
+                f"{file} holds {len(groups)} grouped networks {groups}; choose whose network to transfer with "
+                f"transfer.task=<one of {tasks}> (the network of that task's group)"
+            )
+        index = next(g for g, members in enumerate(groups) if task in members)
+        info.update(task=task, group=groups[index])
+        return network_state(state, index), info
     if task is not None:
         raise ConfigError(
             f"transfer.task={task!r} only applies to checkpoints of approach=separate; {file} has one shared "

@@ -137,3 +137,24 @@ def test_a_bad_grouping_is_one_line_before_any_data(groups, message, tmp_path, m
                 tmp_path,
             )
         )
+
+
+def test_a_grouped_run_is_a_transfer_source_for_the_network_of_a_tasks_group(tmp_path):
+    from mtlkit.errors import CheckpointError
+    from mtlkit.runtime.checkpoints import backbone_state
+
+    groups = "[[pedestrian],[car,stop_sign,traffic_light]]"
+    res = train(compose_config([*TINY, "approach=grouped", f"approach.groups={groups}"], tmp_path / "src"))
+    ckpt = torch.load(res["best_checkpoint"], map_location="cpu", weights_only=False)
+    state, info = backbone_state(ckpt, "stop_sign")
+    assert info["group"] == ["car", "stop_sign", "traffic_light"]
+    assert all(torch.equal(v, ckpt["state_dict"][f"backbone.networks.1.{k}"]) for k, v in state.items())
+    with pytest.raises(CheckpointError, match="transfer.task=<one of"):
+        backbone_state(ckpt, None)
+    out = train(
+        compose_config(
+            [*TINY, "approach=transfer", f"transfer.checkpoint={tmp_path / 'src'}", "transfer.task=car"],
+            tmp_path / "transfer",
+        )
+    )
+    assert out["metrics"]["test"]["macro"]["auroc"] is not None
