@@ -18,6 +18,7 @@ from mtlkit.errors import ConfigError
 from mtlkit.evaluation.results import print_metrics_table, write_results
 from mtlkit.evaluation.thresholds import rule_of_config
 from mtlkit.runtime.launch import prepare_launch
+from mtlkit.runtime.budget import plan_run
 from mtlkit.runtime.loggers import finish_loggers
 
 
@@ -50,6 +51,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     record = out.record()
     trainer = out.trainer
     results = {
+    plan_run(cfg, dm)  # mtlkit.runtime.budget: logging interval, a one-line warning for a run of few steps
         "status": "completed",
         "approach": approach.name,
         "data": {

@@ -18,7 +18,7 @@ from mtlkit.build import build_datamodule, module_from_checkpoint
 from mtlkit.data.base import SPLITS
 from mtlkit.errors import MtlkitError
 from mtlkit.evaluation.predictions import data_config, predict, write_csv
-from mtlkit.evaluation.thresholds import checkpoint_thresholds
+from mtlkit.evaluation.thresholds import VAL_F1, checkpoint_thresholds
 from mtlkit.runtime.checkpoints import load_checkpoint
 
 
@@ -68,7 +68,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if thresholds:
         rule = thresholds["rule"]
         values = ", ".join(f"{t} {v:.3f}" for t, v in thresholds["values"].items())
-        how = "chosen on val (val_f1)" if rule == "val_f1" else "fixed"
+        how = f"chosen on val ({VAL_F1})" if rule == VAL_F1 else "fixed"
         print(f"pred_<task> = prob > threshold, {how}: {values}")
     return 0
 

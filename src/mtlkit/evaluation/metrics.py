@@ -34,9 +34,9 @@ class MaskedMultilabelMetrics(Metric):
     """Collects probabilities, labels and masks over an epoch; ``compute`` returns per-task, macro and
     example-based values (states gathered from every process by torchmetrics, so exact under DDP).
 
-    ``thresholds`` (a number, or ``{"rule", "values": {task: t}, "fallback"}`` as
-    :mod:`mtlkit.evaluation.thresholds` makes them) decide ``prob > t``; with ``choose_thresholds`` set,
-    ``compute`` first chooses them (F1-maximising per task) on the gathered data and keeps them in ``thresholds``.
+    ``thresholds`` (``{"rule", "values": {task: t}, "fallback"}``, as :mod:`mtlkit.evaluation.thresholds` makes
+    them; every task at ``threshold`` to begin with) decide ``prob > t``; with ``choose_thresholds`` set, ``compute``
+    first chooses them (F1-maximising per task) on the gathered data and keeps them in ``thresholds``.
     """
 
     full_state_update = False
