@@ -17,8 +17,8 @@ from mtlkit.build.builders import build_datamodule, check_gradient_method_launch
 from mtlkit.errors import ConfigError
 from mtlkit.evaluation.results import print_metrics_table, write_results
 from mtlkit.evaluation.thresholds import rule_of_config
-from mtlkit.runtime.launch import prepare_launch
 from mtlkit.runtime.budget import plan_run
+from mtlkit.runtime.launch import prepare_launch
 from mtlkit.runtime.loggers import finish_loggers
 
 
@@ -47,11 +47,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     dm = build_datamodule(cfg.data)
     data_s = time.perf_counter() - t0
+    plan_run(cfg, dm)  # mtlkit.runtime.budget: logging interval, a one-line warning for a run of few steps
     out = approach.run(cfg, dm)
     record = out.record()
     trainer = out.trainer
     results = {
-    plan_run(cfg, dm)  # mtlkit.runtime.budget: logging interval, a one-line warning for a run of few steps
         "status": "completed",
         "approach": approach.name,
         "data": {

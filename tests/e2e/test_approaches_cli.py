@@ -111,3 +111,18 @@ def test_cli_mismatch_error_is_one_clear_message(tiny_checkpoints, tmp_path):
     assert proc.returncode != 0
     assert "does not fit the configured one" in proc.stderr and "model.width=8" in proc.stderr
     assert not results_files(tmp_path)
+
+
+FIX = "set data.channels=1 or source.channels=3"
+
+
+def test_transfer_cli_refuses_a_channel_mismatch_and_an_empty_checkpoint_before_any_data(tmp_path):
+    proc = run_cli([*TINY, *TINY_SOURCE, "approach=transfer", "source.channels=1"], tmp_path)
+    assert proc.returncode == 2
+    line = proc.stderr.strip().splitlines()[-1]
+    assert line.startswith("mtlkit-train: error: approach=transfer: the source data (driving) has inputs [1, 16, 16]")
+    assert line.endswith("(1 vs 3 channels); the backbone pre-trained on one cannot take the other: " + FIX)
+    assert "Labels of data set" not in proc.stdout  # no data built, let alone pre-trained
+    proc = run_cli([*TINY, "approach=transfer", "transfer.checkpoint="], tmp_path)
+    assert proc.returncode == 2 and "transfer.checkpoint is empty" in proc.stderr
+    assert not results_files(tmp_path) and not list(tmp_path.rglob("pretrain"))

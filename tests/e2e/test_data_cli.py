@@ -59,7 +59,6 @@ def test_cli_trains_on_an_image_folder_end_to_end(tmp_path):
         [
             "data=images",
             f"data.path={path}",
-            "data.image_size=16",
             "data.augment=[hflip,shift]",
             "data.batch_size=16",
             "model.width=8",
@@ -78,3 +77,8 @@ def test_cli_trains_on_an_image_folder_end_to_end(tmp_path):
     assert set(res["metrics"]) == {"val", "test"} and "macro" in res["metrics"]["test"]
     assert (files[0].parent / "checkpoints" / "last.ckpt").exists()
     assert "splits from column 'split'" in proc.stdout
+    # size and channels from the 16 x 16 RGB files, said once; a short run said in one line, with the fix
+    assert "data.image_size and data.channels not set: from 64 images: image size 16x16" in proc.stdout
+    assert "warning: 6 optimizer steps in the whole run (48 training examples, data.batch_size=16" in proc.stdout
+    assert "trainer.max_epochs=34" in proc.stdout
+    assert "logging interval" not in proc.stdout + proc.stderr  # Lightning's log_every_n_steps warning

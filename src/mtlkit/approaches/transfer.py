@@ -2,9 +2,12 @@
 
 Stage (a) trains a multitask network on the data config ``source`` (outputs in ``<run>/pretrain/``), or is
 skipped with ``transfer.checkpoint=PATH`` (any checkpoint or run directory mtlkit wrote; for a separate run,
-``transfer.task`` picks whose backbone). Stage (b) loads that backbone into a freshly built ``model``, drops
-the source heads, puts newly initialised heads (``finetune.head_layers`` layers) for the target tasks on it,
-and trains with the ``finetune`` strategy (outputs in ``<run>/finetune/``, and ``<run>/probe/`` for lp_ft).
+``transfer.task`` picks whose backbone; for a transfer run's folder, ``transfer.stage`` picks its pre-trained
+backbone, the default, or its fine-tuned one). Source and target inputs are checked to fit one backbone before
+anything is trained (:mod:`mtlkit.approaches.transfer_inputs`). Stage (b) loads that backbone into a freshly
+built ``model``, drops the source heads, puts newly initialised heads (``finetune.head_layers`` layers) for the
+target tasks on it, and trains with the ``finetune`` strategy (outputs in ``<run>/finetune/``, and
+``<run>/probe/`` for lp_ft).
 results.json holds the target metrics, with the same keys as every approach, and a summary of the source.
 """
 
@@ -22,6 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from mtlkit.approaches.base import Approach, ApproachResult
 from mtlkit.approaches.fit import FitResult, fit_and_evaluate
 from mtlkit.approaches.stages import stage_config
+from mtlkit.approaches.transfer_inputs import InputSide, check_inputs, config_side
 from mtlkit.build.builders import build_backbone, build_datamodule, build_module, build_trainer
 from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
@@ -30,16 +34,26 @@ from mtlkit.finetune.phases import FreezeSchedule, phase_record, set_trainable
 from mtlkit.finetune.strategy import available_strategies, load_strategy
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.trainable import print_trainable
-from mtlkit.runtime.checkpoints import backbone_state, load_backbone, load_checkpoint
+from mtlkit.runtime.budget import plan_run
+from mtlkit.runtime.checkpoints import backbone_state, load_backbone, load_checkpoint, resolve_transfer_source
 from mtlkit.runtime.loggers import finish_loggers
 
+SOURCE = "the source data"
+TARGET = "the target data"
 
-def pretrain(cfg: DictConfig) -> tuple[dict[str, Any], Path | str, dict[str, Any]]:
-    """Stage (a): a multitask network on ``cfg.source``; returns its checkpoint dict, file and a summary."""
+
+def pretrain(cfg: DictConfig, target: InputSide | None = None) -> tuple[dict[str, Any], Path | str, dict[str, Any]]:
+    """Stage (a): a multitask network on ``cfg.source``; returns its checkpoint dict, file and a summary.
+
+    ``target``: the target's inputs, checked against the source's as soon as its data are built, before training.
+    """
     stage = stage_config(cfg, "pretrain", trainer=cfg.transfer.get("pretrain"), data=cfg.source)
     t0 = time.perf_counter()
     sdm = build_datamodule(stage.data)
     data_s = time.perf_counter() - t0
+    if target is not None:
+        check_inputs(cfg.model, config_side(cfg.source, "source", SOURCE, sdm.input_shape), target)
+    plan_run(stage, sdm, data_key="source", epochs_key="transfer.pretrain.max_epochs", what="pre-training")
     module = build_module(
         stage, sdm.input_shape, sdm.tasks, meta={"stage": "pretrain"}, label_counts=sdm.label_counts()
     )
@@ -132,15 +146,43 @@ def check_no_resume(cfg: DictConfig) -> None:
         )
 
 
+def source_checkpoint(cfg: DictConfig) -> tuple[Path, str | None] | None:
+    """The file ``transfer.checkpoint`` names and the transfer stage taken (None: pre-train here).
+
+    An empty ``transfer.checkpoint=`` is an error (it would otherwise pre-train again, silently), and so is
+    ``transfer.stage`` without a checkpoint.
+    """
+    path, stage = cfg.transfer.get("checkpoint"), cfg.transfer.get("stage")
+    if path is None:
+        if stage is not None:
+            raise ConfigError(
+                f"transfer.stage={stage} picks a backbone of the transfer run given as transfer.checkpoint=RUN_DIR; "
+                "give that folder too, or drop transfer.stage"
+            )
+        return None
+    return resolve_transfer_source(path, stage)
+
+
+def describe_source(file: Path, stage: str | None) -> str:
+    """How the backbone's file was chosen, for the console."""
+    if stage is None:
+        return str(file)
+    other = "finetune" if stage == "pretrain" else "pretrain"
+    return f"its {stage} backbone, {file} (transfer.stage={other}: its {other} one)"
+
+
 class Transfer(Approach):
     """Pre-train (or load a checkpoint), then fine-tune fresh heads on ``dm`` with the ``finetune`` strategy."""
 
     uses_finetune = True
 
     def check(self, cfg: DictConfig) -> None:
-        """Before ``ckpt_path`` is resolved, so that the message names the alternative; the strategy's settings."""
+        """Before any data is built: ``ckpt_path`` (the message names the alternative), the strategy's settings,
+        the checkpoint to start from, and whether the source's and target's configs give inputs of one backbone."""
         check_no_resume(cfg)
         load_strategy(finetune_settings(cfg))
+        if source_checkpoint(cfg) is None:
+            check_inputs(cfg.model, config_side(cfg.source, "source", SOURCE), config_side(cfg.data, "data", TARGET))
 
     def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
         check_no_resume(cfg)
@@ -150,12 +192,25 @@ class Transfer(Approach):
         phases = strategy.phases(None if fast else cfg.trainer.get("max_epochs"))  # fail before any training
 
         t0 = time.perf_counter()
-        source_path = cfg.transfer.get("checkpoint")
-        if source_path:
-            ckpt, file = load_checkpoint(source_path)
+        chosen = source_checkpoint(cfg)
+        target = config_side(cfg.data, "data", TARGET, dm.input_shape)
+        stage_taken = None
+        if chosen is not None:
+            ckpt, file = load_checkpoint(chosen[0])
+            stage_taken = chosen[1]
+            shape = ckpt["mtlkit"].get("input_shape")
+            check_inputs(cfg.model, InputSide("the checkpoint's backbone", tuple(shape) if shape else None), target)
+            if stage_taken is not None:
+                get_console().print(
+                    f"transfer: {cfg.transfer.checkpoint} is a transfer run: {describe_source(file, stage_taken)}",
+                    markup=False,
+                    highlight=False,
+                    soft_wrap=True,
+                )
             source = {"pretrained_here": False, **checkpoint_summary(ckpt["mtlkit"])}
         else:
-            ckpt, file, summary = pretrain(cfg)
+            check_inputs(cfg.model, config_side(cfg.source, "source", SOURCE), target)
+            ckpt, file, summary = pretrain(cfg, target)
             source = {"pretrained_here": True, **summary}
         pretrain_s = time.perf_counter() - t0
         pl.seed_everything(cfg.seed, workers=True, verbose=False)  # stage (b) is the same whether (a) ran here or not
@@ -197,7 +252,12 @@ class Transfer(Approach):
             parameters=widest,
             trainer=trainer,
             extra={
-                "transfer": {"source": source, "checkpoint": str(file), "task": origin.get("task")},
+                "transfer": {
+                    "source": source,
+                    "checkpoint": str(file),
+                    "stage": stage_taken,
+                    "task": origin.get("task"),
+                },
                 "finetune": {**recorded, "strategy": strategy.name, "phases": records},
                 **out.task_gradients,  # of the last (fine-tuning) fit
             },

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import pytorch_lightning as pl
 import torch
@@ -111,6 +112,18 @@ class MultiLabelDataModule(pl.LightningDataModule):
     """
 
     name = "base"
+    # The config keys that set the input's channels and size ({"channels": KEY, "size": KEY}), where it has them:
+    # error messages name them as fixes (e.g. ``source.channels=1``).
+    input_keys: ClassVar[dict[str, str]] = {}
+
+    @classmethod
+    def planned_input_shape(cls, config: Mapping[str, Any]) -> tuple[int | None, ...] | None:
+        """The input shape ``config`` will give, read from the config alone (no data built), or None if unknown.
+
+        Entries that only the data tell (an image folder's size, say) are None. Used to check that two data
+        configs (a transfer source and its target) fit one backbone before anything is built or trained.
+        """
+        return None
 
     def __init__(
         self,

@@ -85,6 +85,73 @@ def resolve_checkpoint(path: str | Path) -> Path:
     )
 
 
+TRANSFER_STAGES = ("pretrain", "finetune")
+
+
+def _results(run: Path) -> dict[str, Any]:
+    file = run / "results.json"
+    try:
+        return json.loads(file.read_text()) if file.is_file() else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def is_transfer_run(path: Path) -> bool:
+    """Whether ``path`` is the folder of an ``approach=transfer`` run (finished, or with its stage folders)."""
+    if not path.is_dir():
+        return False
+    return _results(path).get("approach") == "transfer" or any((path / s).is_dir() for s in TRANSFER_STAGES)
+
+
+def transfer_stage_checkpoint(run: Path, stage: str) -> Path:
+    """The checkpoint of a transfer run's backbone: ``pretrain`` (the one it fine-tuned from, pre-trained there or
+    loaded) or ``finetune`` (its best fine-tuned checkpoint)."""
+    results = _results(run)
+    if stage == "finetune":
+        candidates = [results.get("best_checkpoint"), run / "finetune" / "checkpoints" / "last.ckpt"]
+    else:
+        source = (results.get("transfer") or {}).get("source") or {}
+        candidates = [
+            (results.get("transfer") or {}).get("checkpoint"),  # the file its backbone was taken from
+            source.get("best_checkpoint"),
+            run / "pretrain" / "checkpoints" / "last.ckpt",
+        ]
+    found = [Path(c) for c in candidates if c and Path(c).is_file()]
+    if not found:
+        looked = [str(c) for c in candidates if c]
+        raise CheckpointError(
+            f"{run} is a transfer run without a {stage} checkpoint (looked for {looked}); "
+            f"choose the other stage with transfer.stage={'finetune' if stage == 'pretrain' else 'pretrain'}, "
+            "or give a .ckpt file"
+        )
+    return found[0]
+
+
+def resolve_transfer_source(path: Any, stage: str | None = None) -> tuple[Path, str | None]:
+    """The file ``transfer.checkpoint=PATH`` names, and the stage taken when PATH is a transfer run's folder.
+
+    ``stage`` (``transfer.stage``) picks a transfer run's ``pretrain`` backbone (the default: pre-train once,
+    fine-tune many times) or its ``finetune`` one; it means nothing for a file or another run's folder.
+    """
+    if path is None or not str(path).strip():
+        raise ConfigError(
+            "transfer.checkpoint is empty: give a .ckpt file or an mtlkit run folder, or transfer.checkpoint=null "
+            "(the default) to pre-train on `source` in this run"
+        )
+    if stage is not None and stage not in TRANSFER_STAGES:
+        raise ConfigError(f"transfer.stage={stage!r}: choose {' or '.join(TRANSFER_STAGES)} (or null: pretrain)")
+    folder = Path(str(path)).expanduser()
+    if is_transfer_run(folder):
+        stage = stage or "pretrain"
+        return transfer_stage_checkpoint(folder, stage), stage
+    if stage is not None:
+        raise ConfigError(
+            f"transfer.stage={stage} chooses a backbone of a transfer run's folder; {folder} is not one "
+            "(a file, or another approach's run): drop transfer.stage"
+        )
+    return resolve_checkpoint(folder), None
+
+
 def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], Path]:
     """The checkpoint dict and its file; fails unless mtlkit wrote it."""
     file = resolve_checkpoint(path)
@@ -150,7 +217,7 @@ def backbone_state(
     return backbone, info
 
 
-def _model_option(target: str | None) -> str | None:
+def model_option(target: str | None) -> str | None:
     """The ``model=`` option whose config has this ``_target_``, if one of conf/model/*.yaml does."""
     for f in sorted((Path(CONFIG_DIR) / "model").glob("*.yaml")):
         try:
@@ -165,7 +232,7 @@ def suggested_model_overrides(saved: Mapping[str, Any], configured: Mapping[str,
     """Command-line overrides that turn the ``configured`` model config into the ``saved`` one."""
     out = []
     if saved.get("_target_") != configured.get("_target_"):
-        option = _model_option(saved.get("_target_"))
+        option = model_option(saved.get("_target_"))
         out.append(f"model={option}" if option else f"model._target_={saved.get('_target_')}")
         configured = {}
     for key, value in saved.items():

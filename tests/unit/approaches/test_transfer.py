@@ -52,13 +52,22 @@ def test_head_only_from_a_multitask_checkpoint_keeps_the_backbone_bit_identical(
         )
 
 
-def test_transfer_from_the_run_dir_of_a_transfer_run_takes_its_fine_tuned_backbone(tiny_checkpoints, tmp_path):
+def test_the_run_dir_of_a_transfer_run_gives_the_backbone_of_the_stage_asked_for(tiny_checkpoints, tmp_path, capsys):
     first = _transfer(tmp_path / "a", "finetune=full", f"transfer.checkpoint={tiny_checkpoints['multitask']}")
-    second = _transfer(tmp_path / "b", "finetune=head_only", f"transfer.checkpoint={tmp_path / 'a'}")
-    assert second["transfer"]["checkpoint"] == first["best_checkpoint"]  # the run dir resolves to its best checkpoint
+    run = tmp_path / "a"
+    fine = _transfer(tmp_path / "b", "finetune=head_only", f"transfer.checkpoint={run}", "transfer.stage=finetune")
+    assert fine["transfer"]["checkpoint"] == first["best_checkpoint"] and fine["transfer"]["stage"] == "finetune"
     fine_tuned = _backbone_of(first["best_checkpoint"])
-    assert _same(_backbone_of(second["best_checkpoint"]), fine_tuned)
-    assert not _same(fine_tuned, _backbone_of(resolve_checkpoint(tiny_checkpoints["multitask"])))
+    assert _same(_backbone_of(fine["best_checkpoint"]), fine_tuned)
+    source = resolve_checkpoint(tiny_checkpoints["multitask"])
+    assert not _same(fine_tuned, _backbone_of(source))
+    capsys.readouterr()
+    # by default: the backbone that run fine-tuned from (here the checkpoint it was given), printed with its file
+    pre = _transfer(tmp_path / "c", "finetune=head_only", f"transfer.checkpoint={run}")
+    assert pre["transfer"]["checkpoint"] == str(source) and pre["transfer"]["stage"] == "pretrain"
+    assert _same(_backbone_of(pre["best_checkpoint"]), _backbone_of(source))
+    out = capsys.readouterr().out
+    assert f"is a transfer run: its pretrain backbone, {source} (transfer.stage=finetune: its finetune one)" in out
 
 
 def test_new_heads_are_freshly_initialised_not_the_sources(tiny_checkpoints, tmp_path):

@@ -7,8 +7,10 @@
 from __future__ import annotations
 
 import os
+from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +20,9 @@ from PIL import Image, ImageOps
 from mtlkit.errors import ConfigError, DataError
 
 RESIZE_MODES = ("stretch", "crop", "pad")
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")  # Pillow modes without colour
+AUTO_MAX_SIDE = 128  # a size taken from the images is scaled down to at most this many pixels on its longer side
+PROBE_FILES = 1000  # at most this many files' headers are read to choose the size and channels
 
 
 def image_size(size: int | Sequence[int]) -> tuple[int, int]:
@@ -52,6 +57,49 @@ def load_image(path: str | Path, size: tuple[int, int], channels: int = 3, resiz
             raise ConfigError(f"data.resize={resize!r}; choose one of {list(RESIZE_MODES)}")
         a = np.asarray(im, dtype=np.uint8)
     return a[None] if a.ndim == 2 else a.transpose(2, 0, 1)
+
+
+@dataclass
+class ImageProbe:
+    """What the headers of (a sample of) the image files say: their sizes ``(height, width)`` and colour."""
+
+    sizes: Counter
+    colour: int  # files with colour (any mode not in GREY_MODES)
+    read: int  # files whose header could be read
+    total: int  # files there are
+
+    def channels(self) -> int:
+        """1 when every file read is grey-scale, else 3."""
+        return 3 if self.colour else 1
+
+    def size(self, max_side: int = AUTO_MAX_SIDE) -> tuple[tuple[int, int], tuple[int, int]]:
+        """``(chosen, common)``: the most common size, and that size scaled down (aspect kept) to ``max_side``."""
+        (h, w), _ = max(self.sizes.items(), key=lambda kv: (kv[1], kv[0]))
+        scale = min(1.0, max_side / max(h, w))
+        return (max(1, round(h * scale)), max(1, round(w * scale))), (h, w)
+
+
+def probe_images(paths: Sequence[str | Path], max_files: int = PROBE_FILES, threads: int = 0) -> ImageProbe:
+    """Read the headers (no pixels) of at most ``max_files`` of ``paths``, evenly spaced: sizes and colour."""
+    step = max(1, -(-len(paths) // max_files))
+    picked = list(paths)[::step]
+
+    def header(path: str | Path) -> tuple[tuple[int, int], bool] | None:
+        try:
+            with Image.open(path) as im:
+                w, h = im.size
+                exif = im.getexif().get(0x0112, 1)  # orientation 5-8: exif_transpose swaps the sides
+                return ((w, h) if exif in (5, 6, 7, 8) else (h, w)), im.mode not in GREY_MODES
+        except Exception:  # noqa: BLE001 - unreadable files are reported when they are decoded
+            return None
+
+    with ThreadPoolExecutor(threads or default_threads()) as pool:
+        found = [r for r in pool.map(header, picked) if r is not None]
+    if not found:
+        raise DataError(
+            f"none of the {len(picked)} image files checked could be read; set data.image_size and data.channels"
+        )
+    return ImageProbe(Counter(s for s, _ in found), sum(c for _, c in found), len(found), len(paths))
 
 
 def check_image_args(channels: int, resize: str) -> None:

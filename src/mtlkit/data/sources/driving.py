@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
+from typing import Any
 
 import torch
 
@@ -11,12 +13,32 @@ from mtlkit.data.base import MultiLabelDataModule, SplitData
 from mtlkit.data.cache import cached, default_cache_dir
 from mtlkit.data.synthetic.scenes import SceneSpec, generate_scenes
 from mtlkit.data.synthetic.shapes import class_names
+from mtlkit.errors import ConfigError
+
+
+def to_grey(images: torch.Tensor) -> torch.Tensor:
+    """uint8 RGB ``[N, 3, H, W]`` -> uint8 grey ``[N, 1, H, W]`` (ITU-R BT.601 luma, as Pillow's ``convert("L")``)."""
+    weights = torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)
+    out = torch.empty((len(images), 1, *images.shape[2:]), dtype=torch.uint8)
+    for start in range(0, len(images), 4096):
+        chunk = (images[start : start + 4096].float() * weights).sum(1, keepdim=True)
+        out[start : start + 4096] = chunk.round().clamp(0, 255).to(torch.uint8)
+    return out
 
 
 class DrivingDataModule(MultiLabelDataModule):
-    """Generated road scenes (see :mod:`mtlkit.data.synthetic.scenes`); train, val and test are disjoint draws."""
+    """Generated road scenes (see :mod:`mtlkit.data.synthetic.scenes`); train, val and test are disjoint draws.
+
+    ``channels``: 3 (RGB, as drawn) or 1 (converted to grey, e.g. to pre-train for a grey-scale target).
+    """
 
     name = "driving"
+    input_keys = {"channels": "channels", "size": "image_size"}
+
+    @classmethod
+    def planned_input_shape(cls, config: Mapping[str, Any]) -> tuple[int | None, ...] | None:
+        size = int(config.get("image_size", 32))
+        return (int(config.get("channels", 3)), size, size)
 
     def __init__(
         self,
@@ -32,10 +54,14 @@ class DrivingDataModule(MultiLabelDataModule):
         noise: float = 0.06,
         min_scale: float = 0.65,
         class_seed: int = 0,
+        channels: int = 3,
         cache_dir: str | None = "default",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB) for data=driving, got {channels}")
+        self.channels = channels
         self.num = {"train": num_train, "val": num_val, "test": num_test}
         self.scene_kwargs = dict(
             image_size=image_size,
@@ -65,6 +91,7 @@ class DrivingDataModule(MultiLabelDataModule):
             data = cached(f"driving-{split}", spec.key(), build, self.cache_dir)
             ids = [f"{split}-{j}" for j in range(n)]
             y = data["labels"].float()
-            splits[split] = SplitData(data["images"], y, torch.ones_like(y, dtype=torch.bool), ids)
+            images = data["images"] if self.channels == 3 else to_grey(data["images"])
+            splits[split] = SplitData(images, y, torch.ones_like(y, dtype=torch.bool), ids)
         self.generation_seconds = time.perf_counter() - t0
         return class_names(self.scene_kwargs["num_classes"]), splits

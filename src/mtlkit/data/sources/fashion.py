@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import gzip
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -146,11 +148,18 @@ class FashionGridDataModule(MultiLabelDataModule):
         min_garments, max_garments: garments per grid, drawn uniformly in this range.
         image_size: resize the ``28 * grid`` px grids to this many pixels per side (``null``: keep).
         val_source_fraction: share of the 60,000 training images reserved for val grids.
+        channels: 1 (grey, as stored) or 3 (the grey copied to three channels, e.g. for an RGB source's backbone).
         cache_dir: built grids are cached here (``null``: never).
         **kwargs: :class:`MultiLabelDataModule` arguments (tasks, missing_rate, batch sizes, seed, ...).
     """
 
     name = "fashion_grid"
+    input_keys = {"channels": "channels", "size": "image_size"}
+
+    @classmethod
+    def planned_input_shape(cls, config: Mapping[str, Any]) -> tuple[int | None, ...] | None:
+        size = int(config.get("image_size") or 28 * int(config.get("grid", 2)))
+        return (int(config.get("channels", 1)), size, size)
 
     def __init__(
         self,
@@ -163,10 +172,14 @@ class FashionGridDataModule(MultiLabelDataModule):
         max_garments: int = 4,
         image_size: int | None = None,
         val_source_fraction: float = 1 / 6,
+        channels: int = 1,
         cache_dir: str | None = "default",
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if channels not in (1, 3):
+            raise ConfigError(f"data.channels must be 1 (grey) or 3 (grey copied to RGB), got {channels}")
+        self.channels = channels
         if grid < 1:
             raise ConfigError(f"data.grid must be >= 1, got {grid}")
         if not 0 < val_source_fraction < 1:
@@ -220,7 +233,8 @@ class FashionGridDataModule(MultiLabelDataModule):
         for split in ("train", "val", "test"):
             y = data[f"{split}_y"]
             ids = [f"{split}-{j}" for j in range(len(y))]
-            splits[split] = SplitData(data[f"{split}_x"], y, torch.ones_like(y, dtype=torch.bool), ids)
+            x = data[f"{split}_x"] if self.channels == 1 else data[f"{split}_x"].repeat(1, 3, 1, 1)
+            splits[split] = SplitData(x, y, torch.ones_like(y, dtype=torch.bool), ids)
             self.sources[split] = data[f"{split}_source"].numpy()
         mean, std = channel_stats(splits["train"].x)
         self.transform = ImageTransform(mean, std)

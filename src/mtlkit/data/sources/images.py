@@ -2,7 +2,10 @@
 
 Paths are relative to ``data.root`` (default: the folder of the file); absolute paths are used as they are.
 Images are read with Pillow, converted to ``data.channels`` (3 RGB or 1 grey), resized to ``data.image_size`` and
-normalised per channel with the train images' mean and std (or ``data.mean`` / ``data.std``).
+normalised per channel with the train images' mean and std (or ``data.mean`` / ``data.std``). Left unset (null, the
+default), the size and channels come from the images' headers (:func:`~mtlkit.data.files.image_io.probe_images`):
+the most common size, scaled down to at most 128 px on its longer side, and 1 channel when every image is grey;
+the choice is printed.
 
 By default (``data.in_memory=true``) every image is decoded once at start-up (in threads) into one uint8 tensor
 ``[N, C, H, W]``, cached under ``data.cache_dir`` keyed by the files' names, sizes and modification times, and
@@ -14,8 +17,9 @@ when it is fetched (use ``data.num_workers`` to read in parallel); the files are
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -23,7 +27,15 @@ import torch
 from mtlkit.data.augment import ImageTransform, channel_stats
 from mtlkit.data.cache import cached, default_cache_dir
 from mtlkit.data.files.frames import Frame, require_columns
-from mtlkit.data.files.image_io import LazyImages, check_image_args, image_size, load_images, readable
+from mtlkit.data.files.image_io import (
+    AUTO_MAX_SIDE,
+    LazyImages,
+    check_image_args,
+    image_size,
+    load_images,
+    probe_images,
+    readable,
+)
 from mtlkit.data.files.labelled_file import LabelledFileDataModule
 from mtlkit.data.files.validate import report_bad_images
 from mtlkit.errors import ConfigError
@@ -37,8 +49,8 @@ class ImageDataModule(LabelledFileDataModule):
     Args:
         root: folder the paths are relative to (default: the file's folder).
         path_column: the column of image paths.
-        image_size: ``int`` or ``[height, width]`` the images are resized to.
-        channels: 3 (RGB) or 1 (grey).
+        image_size: ``int`` or ``[height, width]`` the images are resized to (``None``: from the images).
+        channels: 3 (RGB) or 1 (grey) (``None``: 1 when every image is grey, else 3).
         resize: ``stretch``, ``crop`` (centre crop after scaling) or ``pad`` (black borders).
         in_memory: decode everything at start-up (fast) or read each batch from disk.
         mean, std: per-channel normalisation in [0, 1] units (default: measured on the train images).
@@ -51,13 +63,21 @@ class ImageDataModule(LabelledFileDataModule):
     """
 
     name = "images"
+    input_keys = {"channels": "channels", "size": "image_size"}
+
+    @classmethod
+    def planned_input_shape(cls, config: Mapping[str, Any]) -> tuple[int | None, ...] | None:
+        size = config.get("image_size")
+        h, w = _image_size(size) if size is not None else (None, None)
+        channels = config.get("channels")
+        return (None if channels is None else int(channels), h, w)
 
     def __init__(
         self,
         root: str | None = None,
         path_column: str = "path",
-        image_size: int | Sequence[int] = 64,
-        channels: int = 3,
+        image_size: int | Sequence[int] | None = None,
+        channels: int | None = None,
         resize: str = "stretch",
         in_memory: bool = True,
         mean: Sequence[float] | None = None,
@@ -70,25 +90,64 @@ class ImageDataModule(LabelledFileDataModule):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        check_image_args(channels, resize)
+        check_image_args(3 if channels is None else channels, resize)
         self.root = root
         self.path_column = path_column
-        self.size = _image_size(image_size)
-        self.channels = channels
+        self.size: tuple[int, int] | None = None if image_size is None else _image_size(image_size)
+        self.channels: int | None = channels
+        self._chosen: dict[str, Any] = {}
         self.resize = resize
         self.in_memory = in_memory
-        for key, v in (("data.mean", mean), ("data.std", std)):
-            if v is not None and len(v) != channels:
-                raise ConfigError(f"{key} needs {channels} values (one per channel), got {list(v)}")
         self.mean, self.std = mean, std
+        if channels is not None:
+            self.check_stats()
         self.augment = list(augment or [])
         self.shift = shift
-        ImageTransform([0.0] * channels, [1.0] * channels, self.augment, shift)  # checks the names early
+        ImageTransform([0.0], [1.0], self.augment, shift)  # checks the names early
         self.skip_bad_images = skip_bad_images
         self.cache_dir = default_cache_dir() if cache_dir == "default" else cache_dir
         self.threads = threads
         self._pixels: np.ndarray | None = None
         self._paths: list[str] = []
+
+    def check_stats(self) -> None:
+        for key, v in (("data.mean", self.mean), ("data.std", self.std)):
+            if v is not None and len(v) != self.channels:
+                raise ConfigError(f"{key} needs {self.channels} values (one per channel), got {list(v)}")
+
+    def chosen_settings(self) -> dict[str, Any]:
+        """The settings left unset and taken from the images (``image_size``, ``channels``), after setup.
+
+        They stay null in the run's config: ``mtlkit-predict`` and ``resume=`` make the same choice from the same
+        files, and a resumed run's config still equals its checkpoint's.
+        """
+        return dict(self._chosen)
+
+    def choose_shape(self, paths: list[str]) -> None:
+        """Size and channels left unset: from the images' headers, printed with the override that changes them."""
+        probe = probe_images(paths, threads=self.threads)
+        sample = f"{probe.read} images" if probe.read == probe.total else f"a sample of {probe.read} of {probe.total}"
+        notes = []
+        if self.size is None:
+            self.size, (h, w) = probe.size()
+            self._chosen["image_size"] = list(self.size)
+            n = probe.sizes[(h, w)]
+            how = "every image read" if n == probe.read else f"the most common size, {n} of {probe.read} images"
+            if self.size != (h, w):
+                how += f", scaled down to {AUTO_MAX_SIDE} px on the longer side (data.image_size=[{h},{w}]: full size)"
+            elif n != probe.read:
+                how += f"; the others are resized to it (data.resize={self.resize})"
+            notes.append(f"image size {self.size[0]}x{self.size[1]} ({how})")
+        if self.channels is None:
+            self.channels = probe.channels()
+            self._chosen["channels"] = self.channels
+            how = {0: "every image read is grey", probe.read: "every image read is in colour"}.get(
+                probe.colour, f"{probe.colour} of {probe.read} images are in colour"
+            )
+            notes.append(f"{self.channels} channel{'s' if self.channels > 1 else ''} ({how})")
+            self.check_stats()
+        keys = " and ".join(f"data.{k}" for k in self._chosen)
+        self.info(f"{keys} not set: from {sample}: {'; '.join(notes)}. Set {keys} to choose.")
 
     def reserved_columns(self, frame: Frame) -> list[str]:
         require_columns(frame, [self.path_column], "data.path_column")
@@ -111,6 +170,9 @@ class ImageDataModule(LabelledFileDataModule):
         names = cells.astype(object).where(cells.notna(), "").astype(str).str.strip().tolist()
         paths = [str(root / n) if n else "" for n in names]
         exists = np.array([bool(p) and os.path.isfile(p) for p in paths], dtype=bool)
+        if (self.size is None or self.channels is None) and exists.any():
+            self.choose_shape([p for p, e in zip(paths, exists) if e])
+        self.size, self.channels = self.size or (64, 64), self.channels or 3  # no image at all: reported below
         if self.in_memory:
             pixels, ok = self.decode(paths, exists)
         else:

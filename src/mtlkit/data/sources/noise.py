@@ -8,6 +8,9 @@ Built in memory from ``data.seed``; train, val and test are disjoint draws.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 
 from mtlkit.data.augment import ImageScale
@@ -19,6 +22,12 @@ class NoiseDataModule(MultiLabelDataModule):
     """Uniform-noise images ``[channels, image_size, image_size]`` and ``num_tasks`` labels independent of them."""
 
     name = "noise"
+    input_keys = {"channels": "channels", "size": "image_size"}
+
+    @classmethod
+    def planned_input_shape(cls, config: Mapping[str, Any]) -> tuple[int | None, ...] | None:
+        size = int(config.get("image_size", 32))
+        return (int(config.get("channels", 3)), size, size)
 
     def __init__(
         self,

@@ -137,3 +137,47 @@ def test_bad_image_options(tmp_path):
         _dm(tmp_path, resize="zoom")
     with pytest.raises(ConfigError, match="data.mean needs 3 values"):
         _dm(tmp_path, mean=[0.5])
+
+
+def _write(root, sizes_and_modes):
+    """Images of the given ``(height, width, mode)`` and a labels.csv listing them (one task)."""
+    (root / "img").mkdir(parents=True, exist_ok=True)
+    rows = []
+    for i, (h, w, mode) in enumerate(sizes_and_modes):
+        a = np.random.default_rng(i).integers(0, 255, (h, w) if mode == "L" else (h, w, 3), dtype=np.uint8)
+        Image.fromarray(a, mode).save(root / f"img/{i}.png")
+        rows.append(f"img/{i}.png,{i % 2}")
+    (root / "labels.csv").write_text("path,t\n" + "\n".join(rows) + "\n")
+
+
+def test_size_and_channels_come_from_the_images_when_not_set(tmp_path, capsys):
+    _write(tmp_path, [(32, 32, "L")] * 20)
+    dm = ImageDataModule(path=str(tmp_path / "labels.csv"), cache_dir=None)
+    dm.setup()
+    assert dm.input_shape == (1, 32, 32)  # not upsampled to 64 x 64, not copied to RGB
+    assert dm.chosen_settings() == {"image_size": [32, 32], "channels": 1}
+    out = capsys.readouterr().out
+    assert "data.image_size and data.channels not set" in out and "image size 32x32" in out and "1 channel" in out
+    first = dm.splits["train"].x[0, 0].numpy()
+    i = int(dm.splits["train"].ids[0].split()[-1]) - 2  # "line N" of the CSV, header = line 1
+    assert np.array_equal(first, np.asarray(Image.open(tmp_path / f"img/{i}.png")))  # the file's own pixels
+
+
+def test_the_most_common_size_wins_and_large_images_are_scaled_down(tmp_path):
+    _write(tmp_path / "mixed", [(20, 30, "RGB")] * 12 + [(40, 40, "L")] * 5)
+    dm = _dm(tmp_path / "mixed")
+    assert dm.input_shape == (3, 20, 30) and dm.chosen_settings()["channels"] == 3
+    _write(tmp_path / "big", [(300, 400, "RGB")] * 10)
+    dm = _dm(tmp_path / "big", channels=1)
+    assert dm.input_shape == (1, 96, 128)  # aspect kept, 128 px on the longer side
+    assert dm.chosen_settings() == {"image_size": [96, 128]}  # channels were set
+
+
+def test_settings_given_are_kept_and_planned(tmp_path):
+    _write(tmp_path, [(32, 32, "L")] * 10)
+    dm = _dm(tmp_path, image_size=16, channels=3)
+    assert dm.input_shape == (3, 16, 16) and dm.chosen_settings() == {}
+    assert ImageDataModule.planned_input_shape({"image_size": 16, "channels": 3}) == (3, 16, 16)
+    assert ImageDataModule.planned_input_shape({"image_size": None, "channels": 1}) == (1, None, None)
+    with pytest.raises(ConfigError, match="data.mean needs 3 values"):
+        _dm(tmp_path, mean=[0.5], channels=3)  # with channels given, before any image is read
