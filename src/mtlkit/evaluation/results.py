@@ -88,6 +88,10 @@ def print_metrics_table(metrics: Mapping[str, Mapping], title: str = "Results", 
     if chosen:
         fallback = f"; no labelled positive on val, kept 0.5: {chosen['fallback']}" if chosen.get("fallback") else ""
         console.print(f"acc, F1, Hamming loss and micro-F1 use per-task thresholds chosen on val ({VAL_F1}){fallback}")
+    else:
+        rule = (metrics[splits[-1]].get("thresholds") or {}).get("rule", 0.5)
+        if isinstance(rule, (int, float)) and rule != 0.5:
+            console.print(f"acc, F1, Hamming loss and micro-F1 at threshold {rule:g} (eval.threshold)")
     print_example_table(metrics, splits, console)
 
 

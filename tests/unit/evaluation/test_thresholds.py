@@ -95,3 +95,24 @@ def test_predict_takes_the_checkpoints_thresholds_or_the_override():
         checkpoint_thresholds({**meta, "eval_threshold": None})
     with pytest.raises(ConfigError, match="between 0 and 1"):
         checkpoint_thresholds(meta, 2.0)
+
+
+def test_the_end_of_run_tables_show_the_chosen_thresholds_and_the_example_based_metrics():
+    from rich.console import Console
+
+    from mtlkit.evaluation.results import print_metrics_table
+
+    g = torch.Generator().manual_seed(2)
+    probs, y = torch.rand(50, 2, generator=g), (torch.rand(50, 2, generator=g) < 0.4).float()
+    y[:5] = 0  # 5 examples without a positive
+    metric = MaskedMultilabelMetrics(["a", "b"])
+    metric.choose_thresholds = True
+    metric.update(probs, y, torch.ones(50, 2, dtype=torch.bool))
+    res = metric.compute()
+    console = Console(record=True, width=200)
+    print_metrics_table({"val": res, "test": res}, console=console)
+    text = console.export_text()
+    assert "threshold" in text and f"{res['thresholds']['values']['a']:.3f}" in text and "val_f1" in text
+    left_out = res["example_based"]["left_out_examples"]["lrap"]
+    assert left_out >= 5 and f"val {left_out}, test {left_out}" in text
+    assert "hamming ↓" in text and "lrap ↑" in text
