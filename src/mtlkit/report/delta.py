@@ -34,8 +34,8 @@ EXAMPLE_TASK = "(all tasks)"  # what Delta.tasks holds for an example-based metr
 CONVENTION = (
     "Δm (Maninis et al. 2019) = mean over tasks t of (-1)^l (M_config,t - M_baseline,t) / M_baseline,t x 100, with "
     "M the mean over seeds of the metric on task t and l = 1 for the lower-is-better metrics (hamming, "
-    "ranking_loss, one_error, coverage), 0 otherwise, so Δm > 0 means the configuration beats its baseline on every "
-    "metric; an example-based metric (one value per run) is the formula with T = 1. "
+    "ranking_loss, one_error, coverage), 0 otherwise, so for every metric Δm > 0 means the configuration beats its "
+    "baseline; an example-based metric (one value per run) is the formula with T = 1. "
     "± is the std over the configuration's seeds of the same formula per seed "
     "(against the baseline's mean). The baseline of a configuration is the {baseline} group with the same value of "
     "every other swept key (same data and budget){ignored}."

@@ -62,8 +62,8 @@ def _ylabel(metric: str, what: str = "macro") -> str:
 
 def _delta_note(metric: str) -> str:
     """What the sign of Δm means for ``metric`` (sign flipped for a lower-is-better one)."""
-    flipped = "; sign flipped: lower is better" if metric in LOWER_IS_BETTER else ""
-    return f"Δm > 0: better than the baseline{flipped}"
+    flipped = " (sign flipped: lower is better)" if metric in LOWER_IS_BETTER else ""
+    return f"Δm > 0 is better{flipped}"
 
 
 def _slug(text: str) -> str:
@@ -188,7 +188,7 @@ def plot_metric_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path:
         xs = [r.group.value(x) for r in rows]
         xs_all += xs
         _errorbar(ax, xs, [r.group.stat(split, metric) for r in rows], label, f"C{i}")
-    title = f"{metric} ({split}, {_macro(report)}; {direction(metric)}) vs {x}\nerror bars: ±1 std over seeds"
+    title = f"{metric} ({split}, {_macro(report)}) vs {x}\n{direction(metric)}; error bars: ±1 std over seeds"
     path = _finish(fig, ax, x, xs_all, _ylabel(metric), title, out_dir / f"{_slug(metric)}_vs_{_slug(x)}.png")
     plt.close(fig)
     return path
@@ -217,7 +217,7 @@ def plot_delta_vs(report: Report, x: str, metric: str, out_dir: Path) -> Path | 
         _errorbar(ax, xs, stats, label, f"C{i}")
     ax.axhline(0.0, color="grey", linestyle="--", linewidth=1)
     title = (
-        f"Δm {metric} (%, {report.options.split}) vs {x}\nagainst {spec.text} ({_delta_note(metric)}); "
+        f"Δm {metric} (%, {report.options.split}) vs {x} against {spec.text}\n{_delta_note(metric)}; "
         "error bars: ±1 std over seeds"
     )
     path = out_dir / f"delta_m_{_slug(metric)}_vs_{_slug(x)}.png"
@@ -274,7 +274,7 @@ def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
     groups: list[Group] = report.groups
     labels = [g.label for g in groups]
     paths = []
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(groups) + 2), 4.2))
+    fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(groups) + 2), 4.2))
     stats = [g.stat(split, metric) for g in groups]
     ax.bar(
         range(len(groups)),
@@ -285,7 +285,7 @@ def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
     ax.set_xticks(range(len(groups)), labels, rotation=20, ha="right", fontsize=8)
     ax.set_ylabel(_ylabel(metric))
     ax.set_title(
-        f"{metric} ({split}, {_macro(report)}; {direction(metric)})\nerror bars: ±1 std over seeds", fontsize=10
+        f"{metric} ({split}, {_macro(report)})\n{direction(metric)}\nerror bars: ±1 std over seeds", fontsize=10
     )
     ax.grid(alpha=0.3, axis="y")
     fig.tight_layout()
@@ -295,7 +295,7 @@ def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
 
     rows = [r for r in report.rows if r.deltas[metric] is not None]
     if rows:
-        fig, ax = plt.subplots(figsize=(max(4.0, 1.1 * len(rows) + 2), 4.2))
+        fig, ax = plt.subplots(figsize=(max(5.0, 1.1 * len(rows) + 2), 4.2))
         deltas = [r.deltas[metric] for r in rows]
         ax.bar(
             range(len(rows)),
@@ -307,7 +307,7 @@ def plot_bars(report: Report, metric: str, out_dir: Path) -> list[Path]:
         ax.set_xticks(range(len(rows)), [r.group.label for r in rows], rotation=20, ha="right", fontsize=8)
         ax.set_ylabel(f"Δm {metric} (%, > 0 better)")
         title = (
-            f"Δm {metric} (%) against {report.options.baseline.text}\n{_delta_note(metric)}; "
+            f"Δm {metric} (%) against {report.options.baseline.text}\n{_delta_note(metric)}\n"
             "error bars: ±1 std over seeds"
         )
         ax.set_title(title, fontsize=10)
