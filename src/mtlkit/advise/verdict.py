@@ -6,8 +6,9 @@ for lower-is-better metrics); the arm's Δm is the mean over seeds with a 95 % S
 (:mod:`mtlkit.report.paired`), which holds the spread of both arms. An arm is *better* when the interval is above
 0, *worse* when below, a *tie* otherwise. The worst task is the task with the lowest mean paired relative gain.
 
-Recommendation: the better arm with the highest Δm; if none is better, the cheapest tie (fewest parameters, then
-training time), since there is no evidence that the costlier one gains anything; if every arm is worse, separate
+Recommendation: the better arm with the highest Δm; if none is better, the cheapest tie (fewest parameters; with
+equal parameters the simpler arm, in the order separate, shared, grouped, balanced, transfer: training time is too
+noisy to break ties), since there is no evidence that the costlier one gains anything; if every arm is worse, separate
 networks. A run that is missing or failed is named in the verdict, never dropped silently: pairs use the seeds
 where both runs succeeded, and n says how many.
 """
@@ -166,7 +167,8 @@ def recommend(base: ArmResult, arms: Sequence[ArmResult]) -> tuple[str, str]:
         )
     ties = [a for a in arms if a.delta.verdict == "tie"]
     if ties:
-        best = min(ties, key=lambda a: (a.parameters, a.fit_s))
+        order = {a.name: i for i, a in enumerate(arms)}  # equal parameters: the simpler arm (listed first)
+        best = min(ties, key=lambda a: (a.parameters, order[a.name]))
         return best.name, (
             f"{best.description}: a tie with separate networks (Δm {_interval(best.delta)}) at {_cost(best, base)}; "
             "no option is better, and this is the cheapest of the ties"

@@ -134,3 +134,17 @@ def test_paired_interval():
     assert p.mean == 2.0 and p.n == 3
     assert p.high - 2.0 == pytest.approx(4.302652729 * 1.0 / math.sqrt(3), rel=1e-6)
     assert paired([1.0]).verdict == "undecided" and paired([]).n == 0
+
+
+def test_a_tie_between_equally_large_arms_goes_to_the_simpler_one(tmp_path):
+    noisy = [{"a": 0.81, "b": 0.69}, {"a": 0.80, "b": 0.70}, {"a": 0.79, "b": 0.73}]
+    arms = _arms(
+        tmp_path,
+        {"separate": BASE, "shared": noisy, "shared_famo": noisy},
+        {"separate": 2, "shared": 1, "shared_famo": 1},
+    )
+    fast = arms[2][2][0] / "results.json"
+    record = json.loads(fast.read_text())
+    record["timings"]["fit_s"] = 0.01  # the balanced arm happens to be faster: noise, not a reason
+    fast.write_text(json.dumps(record))
+    assert build_verdict(arms).recommended == "shared"
