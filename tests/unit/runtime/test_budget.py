@@ -83,10 +83,11 @@ def test_plan_run_fits_the_interval_and_warns(tmp_path, capsys):
     assert "warning" not in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("interval", [1, 3])
-def test_lightning_does_not_warn_about_the_interval_once_fitted(interval, recwarn):
+@pytest.mark.parametrize(("interval", "fitted", "warned"), [(1, True, False), (3, True, False), (3, False, True)])
+def test_lightning_warns_about_the_interval_only_unless_fitted(tmp_path, recwarn, interval, fitted, warned):
     import pytorch_lightning as pl
     import torch
+    from pytorch_lightning.loggers import CSVLogger
     from torch.utils.data import DataLoader, TensorDataset
 
     class Tiny(pl.LightningModule):
@@ -102,14 +103,15 @@ def test_lightning_does_not_warn_about_the_interval_once_fitted(interval, recwar
 
     loader = DataLoader(TensorDataset(torch.randn(3 * interval, 2)), batch_size=3)  # `interval` batches
     cfg = OmegaConf.create({"trainer": {"log_every_n_steps": 20}})
-    fit_logging_interval(cfg, interval)
+    if fitted:
+        fit_logging_interval(cfg, interval)
     trainer = pl.Trainer(
         max_epochs=1,
         log_every_n_steps=cfg.trainer.log_every_n_steps,
-        logger=False,
+        logger=CSVLogger(tmp_path),  # Lightning only warns when something logs
         enable_checkpointing=False,
         enable_progress_bar=False,
         enable_model_summary=False,
     )
     trainer.fit(Tiny(), loader)
-    assert not [w for w in recwarn if "logging interval" in str(w.message)]
+    assert bool([w for w in recwarn if "logging interval" in str(w.message)]) == warned
