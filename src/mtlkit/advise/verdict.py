@@ -181,7 +181,8 @@ def recommend(base: ArmResult, arms: Sequence[ArmResult]) -> tuple[str, str]:
         closest = max(worse, key=lambda a: a.delta.mean)
         return BASELINE, (
             f"separate networks: every shared option is worse (the closest, {closest.description}: "
-            f"Δm {_interval(closest.delta)})"
+            f"Δm {_interval(closest.delta)}, at {_cost(closest, base)} of separate networks); this holds at this "
+            "budget, where each network trains as many steps: a larger budget for the shared ones may change it"
         )
     return BASELINE, "separate networks: nothing to compare with"
 
