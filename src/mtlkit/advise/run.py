@@ -96,10 +96,14 @@ def advise(plan: Plan, out: Path) -> Verdict:
 def write_full_report(out: Path, plan: Plan) -> list[Path]:
     """``mtlkit-report`` of the runs (tables and plots, Δm against separate networks) in ``<out>/report``."""
     from mtlkit.report.build import Options, build_report
+    from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec
     from mtlkit.report.write import write_report
 
     try:
-        report = build_report([out / "runs"], Options(split=plan.split, metric=plan.metric))
+        baseline = BaselineSpec.parse(
+            DEFAULT_BASELINE, ignore=["weighting", "approach.groups"]
+        )  # every arm vs separate
+        report = build_report([out / "runs"], Options(split=plan.split, metric=plan.metric, baseline=baseline))
         return list(write_report(report, out / "report", [], "mtlkit-advise runs", []))
     except Exception as err:  # the verdict stands without the full report; say why it is absent
         get_console().print(f"[yellow]note: the full report was not written ({err})")

@@ -24,8 +24,7 @@ from typing import Any
 
 from mtlkit.report.aggregate import metric_value
 from mtlkit.report.collect import Run, read_run
-from mtlkit.report.delta import LOWER_IS_BETTER
-from mtlkit.report.paired import Paired, paired
+from mtlkit.report.paired import Paired, PairedGains, paired_gains
 
 BASELINE = "separate"
 
@@ -47,8 +46,8 @@ class ArmResult:
 
     @property
     def worst_task(self) -> tuple[str, float] | None:
-        defined = [(t, p.mean) for t, p in self.per_task.items() if not math.isnan(p.mean)]
-        return min(defined, key=lambda x: x[1]) if defined else None
+        """The task with the lowest mean paired gain over separate networks, and that gain."""
+        return PairedGains(self.delta, self.per_task).worst_task
 
 
 @dataclass
@@ -61,13 +60,6 @@ class Verdict:
     recommendation: str
     recommended: str
     problems: list[str]
-
-
-def _gain(config: float, base: float, metric: str) -> float:
-    if base == 0 or math.isnan(config) or math.isnan(base):
-        return math.nan
-    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
-    return sign * (config - base) / abs(base) * 100.0
 
 
 def _value(run: Run, split: str, metric: str, task: str) -> float:
@@ -113,22 +105,13 @@ def compare(
     problems: Sequence[str] = (),
 ) -> ArmResult:
     """One arm against the baseline runs, paired by seed."""
-    common = sorted(set(runs) & set(base))
-    per_seed_delta = []
-    per_task: dict[str, list[float]] = {t: [] for t in tasks}
-    for seed in common:
-        gains = [
-            _gain(_value(runs[seed], split, metric, t), _value(base[seed], split, metric, t), metric) for t in tasks
-        ]
-        for t, g in zip(tasks, gains):
-            per_task[t].append(g)
-        per_seed_delta.append(_mean(gains))
+    gains = paired_gains(runs, base, tasks, split, metric)
     means = {t: _mean([_value(r, split, metric, t) for r in runs.values()]) for t in tasks}
     return ArmResult(
         name=name,
         description=description,
-        delta=paired(per_seed_delta),
-        per_task={t: paired(v) for t, v in per_task.items()},
+        delta=gains.delta,
+        per_task=gains.per_task,
         means=means,
         macro=_mean(list(means.values())),
         parameters=_mean([_field(r, "parameters", "total") for r in runs.values()]),

@@ -13,7 +13,16 @@ from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
 from mtlkit.evaluation.metrics import METRICS
 from mtlkit.report.aggregate import SEED_KEYS, Group, group_runs, swept_keys
 from mtlkit.report.collect import MISSING, Collection, Run, canonical, display, find_runs, parse_overrides
-from mtlkit.report.delta import DEFAULT_BASELINE, BaselineSpec, Delta, delta_m, find_baseline, is_baseline
+from mtlkit.report.delta import (
+    DEFAULT_BASELINE,
+    BaselineSpec,
+    Delta,
+    delta_m,
+    find_baseline,
+    is_baseline,
+    paired_delta,
+)
+from mtlkit.report.paired import PairedGains
 
 SPLITS = ("test", "val")
 REPORT_METRICS = (*METRICS, *EXAMPLE_METRICS)  # per-task metrics (macro over tasks), then example-based ones
@@ -48,6 +57,7 @@ class Row:
     baseline: Group | None
     why_no_baseline: str
     deltas: dict[str, Delta | None]
+    paired: PairedGains | None = None  # the headline metric's Δm paired by seed, per task, with 95 % intervals
 
 
 @dataclass
@@ -114,7 +124,10 @@ def build_report(dirs: Sequence[str | Path], options: Options | None = None) -> 
     for group in groups:
         base, why = find_baseline(group, groups, spec) if has_baseline else (None, f"no {spec.text} runs")
         deltas = {m: (delta_m(group, base, options.split, m, tasks) if base else None) for m in REPORT_METRICS}
-        rows.append(Row(group=group, baseline=base, why_no_baseline=why, deltas=deltas))
+        paired = None
+        if base is not None and base is not group:
+            paired = paired_delta(group, base, options.split, options.metric, options.seed_keys, tasks)
+        rows.append(Row(group=group, baseline=base, why_no_baseline=why, deltas=deltas, paired=paired))
     notes += _seed_notes(groups)
     report = Report(
         dirs=[Path(d) for d in dirs],

@@ -27,6 +27,7 @@ from mtlkit.errors import ConfigError
 from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS, LOWER_IS_BETTER
 from mtlkit.report.aggregate import Group, metric_value
 from mtlkit.report.collect import MISSING, canonical, display, parse_overrides
+from mtlkit.report.paired import PairedGains, paired_gains
 
 DEFAULT_BASELINE = "approach=separate"
 EXAMPLE_TASK = "(all tasks)"  # what Delta.tasks holds for an example-based metric: one value over all tasks
@@ -134,3 +135,20 @@ def delta_m(group: Group, base: Group, split: str, metric: str, tasks: Sequence[
             per_seed.append(statistics.fmean(relative_gain(v, base_means[t], metric) for v, t in zip(vals, usable)))
     std = statistics.stdev(per_seed) if len(per_seed) > 1 else math.nan
     return Delta(value=value, std=std, n=len(per_seed), tasks=usable, skipped=[t for t in common if t not in usable])
+
+
+def paired_delta(
+    group: Group, base: Group, split: str, metric: str, seed_keys: Sequence[str], tasks: Sequence[str] | None = None
+) -> PairedGains | None:
+    """Δm of ``group`` against ``base`` paired by seed (runs with the same ``seed_keys`` values), each task's paired
+    gain, and a 95 % t interval for each (:mod:`mtlkit.report.paired`); None when no seed has both runs."""
+
+    def by_seed(g: Group) -> dict[str, Any]:
+        return {",".join(display(r.value(k)) for k in seed_keys): r for r in g.ok_runs}
+
+    if metric in EXAMPLE_METRICS:
+        common: list[str | None] = [None]
+    else:
+        common = [t for t in group.tasks if t in base.tasks and (tasks is None or t in tasks)]
+    gains = paired_gains(by_seed(group), by_seed(base), common, split, metric)
+    return gains if gains.delta.n else None

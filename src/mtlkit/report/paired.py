@@ -7,8 +7,12 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
+
+from mtlkit.evaluation.example_metrics import LOWER_IS_BETTER
+from mtlkit.report.aggregate import metric_value
 
 CONFIDENCE = 0.95
 
@@ -103,3 +107,53 @@ def paired(differences: Sequence[float], confidence: float = CONFIDENCE) -> Pair
     std = statistics.stdev(values)
     half = t_quantile(0.5 + confidence / 2, n - 1) * std / math.sqrt(n)
     return Paired(mean, mean - half, mean + half, n, std)
+
+
+@dataclass(frozen=True)
+class PairedGains:
+    """A configuration against its baseline, paired by seed: Δm (%), each task's relative gain (%), the seeds that
+    found no partner."""
+
+    delta: Paired
+    per_task: dict[str, Paired]
+    unpaired: tuple[str, ...] = ()
+
+    @property
+    def worst_task(self) -> tuple[str, float] | None:
+        """The task with the lowest mean paired gain, and that gain (None when no task has one)."""
+        defined = [(t, p.mean) for t, p in self.per_task.items() if not math.isnan(p.mean)]
+        return min(defined, key=lambda x: x[1]) if defined else None
+
+
+def paired_gains(
+    runs: Mapping[str, Any],
+    base: Mapping[str, Any],
+    tasks: Sequence[str | None],
+    split: str,
+    metric: str,
+) -> PairedGains:
+    """Pair ``runs`` with ``base`` (both ``{seed: Run}``) by seed; per pair, each task's relative gain
+    ``(±)(M - M_base) / |M_base| x 100`` (sign flipped for lower-is-better metrics) and their mean over tasks, Δm_s.
+    A task None is the run-level value (an example-based metric). Seeds of ``runs`` without a partner are listed."""
+    sign = -1.0 if metric in LOWER_IS_BETTER else 1.0
+
+    def gain(run: Any, partner: Any, task: str | None) -> float:
+        v, b = metric_value(run, split, metric, task), metric_value(partner, split, metric, task)
+        if v is None or b is None or b == 0 or not (math.isfinite(v) and math.isfinite(b)):
+            return math.nan
+        return sign * (v - b) / abs(b) * 100.0
+
+    common = [s for s in runs if s in base]
+    per_task: dict[str, list[float]] = {str(t): [] for t in tasks}
+    deltas = []
+    for seed in common:
+        gains = [gain(runs[seed], base[seed], t) for t in tasks]
+        for t, g in zip(tasks, gains):
+            per_task[str(t)].append(g)
+        defined = [g for g in gains if not math.isnan(g)]
+        deltas.append(statistics.fmean(defined) if defined else math.nan)
+    return PairedGains(
+        delta=paired(deltas),
+        per_task={t: paired(v) for t, v in per_task.items()},
+        unpaired=tuple(str(s) for s in runs if s not in base),
+    )

@@ -17,6 +17,7 @@ from mtlkit.report.aggregate import Stat, metric_value
 from mtlkit.report.build import Report
 from mtlkit.report.collect import canonical, display
 from mtlkit.report.delta import Delta
+from mtlkit.report.paired import Paired, PairedGains
 
 MAX_TASK_COLUMNS = 12  # wider per-task tables go to per_task.csv only
 
@@ -87,6 +88,16 @@ def summary_records(report: Report) -> list[dict[str, Any]]:
                 }
             )
         rec["delta_m_tasks"] = len(row.deltas[report.options.metric].tasks) if row.deltas[report.options.metric] else ""
+        p = row.paired
+        rec.update(
+            paired_delta_m_pct=_num(p.delta.mean if p else None),
+            paired_ci_low=_num(p.delta.low if p else None),
+            paired_ci_high=_num(p.delta.high if p else None),
+            paired_n=p.delta.n if p else "",
+            verdict=p.delta.verdict if p else "",
+            worst_task=(p.worst_task[0] if p and p.worst_task else ""),
+            worst_task_gain_pct=_num(p.worst_task[1] if p and p.worst_task else None),
+        )
         rec["no_baseline_reason"] = row.why_no_baseline
         out.append(rec)
     return out
@@ -155,7 +166,7 @@ def summary_table(report: Report) -> tuple[list[str], list[list[str]]]:
     headers = [*report.keys, "n", "failed", "params", *[metric_label(m) for m in shown]]
     show_delta = report.has_deltas
     if show_delta:
-        headers.append(f"Δm {metric} (%)")
+        headers += [f"Δm {metric} (%)", "paired Δm, 95 % CI", "verdict", "worst task (%)"]
     rows = []
     for row in report.rows:
         g = row.group
@@ -165,8 +176,68 @@ def summary_table(report: Report) -> tuple[list[str], list[list[str]]]:
         cells += [pm(g.stat(split, m)) for m in shown]
         if show_delta:
             cells.append(delta_cell(row.deltas[metric], row.baseline is g))
+            cells += paired_cells(row.paired, row.baseline is g)
         rows.append(cells)
     return headers, rows
+
+
+def paired_cell(p: Paired) -> str:
+    """``+1.23 [+0.40, +2.06]`` (the mean paired difference and its 95 % interval; n/a below 2 pairs)."""
+    if p.n == 0 or math.isnan(p.mean):
+        return "n/a"
+    if p.n < 2:
+        return f"{p.mean:+.2f} (1 pair)"
+    return f"{p.mean:+.2f} [{p.low:+.2f}, {p.high:+.2f}]"
+
+
+def paired_cells(gains: PairedGains | None, is_own_baseline: bool = False) -> list[str]:
+    """The paired Δm with its interval, the verdict, and the worst task of a configuration."""
+    if is_own_baseline:
+        return ["baseline", "", ""]
+    if gains is None:
+        return ["n/a", "", ""]
+    worst = gains.worst_task
+    worst_text = "" if worst is None or worst[0] == "None" else f"{worst[0]} ({worst[1]:+.2f})"
+    return [paired_cell(gains.delta), gains.delta.verdict, worst_text]
+
+
+def task_delta_table(report: Report) -> tuple[list[str], list[list[str]]] | None:
+    """Configurations x tasks: each task's relative gain over the baseline (%), paired by seed, with its 95 %
+    interval and verdict; None when no configuration has a paired baseline or there are too many tasks."""
+    rows_with = [r for r in report.rows if r.paired is not None]
+    tasks = report.tasks
+    if not rows_with or not tasks or len(tasks) > MAX_TASK_COLUMNS or report.options.metric in EXAMPLE_METRICS:
+        return None
+    headers = ["configuration", *tasks]
+    rows = []
+    for row in rows_with:
+        cells = []
+        for t in tasks:
+            p = row.paired.per_task.get(t) if row.paired else None
+            cells.append("-" if p is None else f"{paired_cell(p)} {p.verdict if p.n >= 2 else ''}".strip())
+        rows.append([row.group.label, *cells])
+    return headers, rows
+
+
+def task_delta_records(report: Report) -> list[dict[str, Any]]:
+    """Tidy records of the paired per-task gains: configuration, task, mean, 95 % interval, n, verdict."""
+    out = []
+    for row in report.rows:
+        if row.paired is None:
+            continue
+        for task, p in row.paired.per_task.items():
+            rec: dict[str, Any] = {k: display(row.group.value(k)) for k in report.keys}
+            rec.update(
+                task=task,
+                metric=report.options.metric,
+                gain_pct=_num(p.mean),
+                ci_low=_num(p.low),
+                ci_high=_num(p.high),
+                n_pairs=p.n,
+                verdict=p.verdict,
+            )
+            out.append(rec)
+    return out
 
 
 def delta_table(report: Report) -> tuple[list[str], list[list[str]]]:
@@ -273,6 +344,10 @@ def print_report(report: Report, console: Console, written: Sequence[Path] = ())
         console.print(rich_table(*examples, title=title, numeric_from=1))
     if report.has_deltas:
         console.print(rich_table(*delta_table(report), title="Δm against the baseline", numeric_from=2))
+        task_deltas = task_delta_table(report)
+        if task_deltas:
+            title = f"{opts.metric} gain per task over the baseline (%, paired by seed, 95 % CI, verdict)"
+            console.print(rich_table(*task_deltas, title=title, numeric_from=1))
         console.print(f"[dim]{opts.baseline.convention()}")
     if coll.failed:
         console.print(rich_table(*failed_table(report), title=f"[red]Failed runs ({len(coll.failed)})"))

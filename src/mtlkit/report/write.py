@@ -19,6 +19,8 @@ from mtlkit.report.tables import (
     run_records,
     summary_records,
     summary_table,
+    task_delta_records,
+    task_delta_table,
     write_csv,
 )
 
@@ -26,7 +28,17 @@ CSV_FILES = {
     "summary.csv": "one row per configuration: macro mean/std/n per metric, parameters, Δm per metric",
     "per_task.csv": "one row per configuration, task and metric: mean, std, n over seeds",
     "runs.csv": "one row per run folder (ok / failed) and per missing job, with its macro metrics or its error",
+    "per_task_delta.csv": "one row per configuration and task: the gain over the baseline (%) paired by seed, its "
+    "95 % interval, the number of pairs and the verdict",
 }
+
+PAIRED_TEXT = (
+    "Paired by seed: a configuration's run with seed s is compared with the baseline's run with seed s (same data, "
+    "hidden labels and batch order); the per-seed Δm (and each task's relative gain) are averaged over the pairs, "
+    "with a 95 % Student-t interval that holds the spread of both. Verdict: better when the interval is above 0, "
+    "worse when below, tie when it contains 0, undecided with fewer than 2 pairs. The worst task is the task with "
+    "the lowest mean paired gain."
+)
 
 EXAMPLE_TEXT = (
     "Per example over its labelled entries, then averaged over examples (docs/metrics.md): Hamming loss, LRAP "
@@ -51,6 +63,7 @@ def write_csvs(report: Report, out_dir: Path) -> list[Path]:
         write_csv(summary_records(report), out_dir / "summary.csv"),
         write_csv(per_task_records(report), out_dir / "per_task.csv"),
         write_csv(run_records(report), out_dir / "runs.csv"),
+        write_csv(task_delta_records(report), out_dir / "per_task_delta.csv"),
     ]
 
 
@@ -81,6 +94,11 @@ def render_markdown(
         parts += ["", "## Example-based metrics", "", EXAMPLE_TEXT, "", markdown(*examples, numeric_from=1)]
     if report.has_deltas:
         parts += ["", "## Δm against the baseline", "", markdown(*delta_table(report), numeric_from=2)]
+        parts += ["", PAIRED_TEXT]
+        task_deltas = task_delta_table(report)
+        if task_deltas:
+            parts += ["", f"## {opts.metric} gain per task over the baseline (%, paired by seed)", ""]
+            parts += [markdown(*task_deltas, numeric_from=1)]
     parts += ["", f"Δm convention: {opts.baseline.convention()}"]
     for metric in METRICS:
         table = per_task_table(report, metric)
