@@ -11,6 +11,7 @@ import torch
 from mtlkit.data.augment import ImageScale
 from mtlkit.data.base import MultiLabelDataModule, SplitData
 from mtlkit.data.cache import cached, default_cache_dir
+from mtlkit.data.synthetic.families import check_relatedness, family_class_names
 from mtlkit.data.synthetic.scenes import SceneSpec, generate_scenes
 from mtlkit.data.synthetic.shapes import class_names
 from mtlkit.errors import ConfigError
@@ -30,6 +31,8 @@ class DrivingDataModule(MultiLabelDataModule):
     """Generated road scenes (see :mod:`mtlkit.data.synthetic.scenes`); train, val and test are disjoint draws.
 
     ``channels``: 3 (RGB, as drawn) or 1 (converted to grey, e.g. to pre-train for a grey-scale target).
+    ``relatedness``: None (the road objects) or a number in [0, 1]: ``num_classes`` task families ``fam000``...
+    whose parts come from a shared vocabulary, all of them at 1, none at 0 (:mod:`mtlkit.data.synthetic.families`).
     """
 
     name = "driving"
@@ -54,6 +57,7 @@ class DrivingDataModule(MultiLabelDataModule):
         noise: float = 0.06,
         min_scale: float = 0.65,
         class_seed: int = 0,
+        relatedness: float | None = None,
         channels: int = 3,
         cache_dir: str | None = "default",
         **kwargs,
@@ -61,6 +65,7 @@ class DrivingDataModule(MultiLabelDataModule):
         super().__init__(**kwargs)
         if channels not in (1, 3):
             raise ConfigError(f"data.channels must be 1 (grey) or 3 (RGB) for data=driving, got {channels}")
+        relatedness = check_relatedness(relatedness, num_classes)  # before any data are built
         self.channels = channels
         self.num = {"train": num_train, "val": num_val, "test": num_test}
         self.scene_kwargs = dict(
@@ -73,6 +78,7 @@ class DrivingDataModule(MultiLabelDataModule):
             noise=noise,
             min_scale=min_scale,
             class_seed=class_seed,
+            relatedness=relatedness,
         )
         self.cache_dir = default_cache_dir() if cache_dir == "default" else cache_dir
         self.transform = ImageScale()
@@ -94,4 +100,6 @@ class DrivingDataModule(MultiLabelDataModule):
             images = data["images"] if self.channels == 3 else to_grey(data["images"])
             splits[split] = SplitData(images, y, torch.ones_like(y, dtype=torch.bool), ids)
         self.generation_seconds = time.perf_counter() - t0
-        return class_names(self.scene_kwargs["num_classes"]), splits
+        num_classes = self.scene_kwargs["num_classes"]
+        families = self.scene_kwargs["relatedness"] is not None
+        return (family_class_names(num_classes) if families else class_names(num_classes)), splits

@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass
 
 import torch
 
+from mtlkit.data.synthetic.families import build_family_table, check_relatedness
 from mtlkit.data.synthetic.shapes import MAX_CLASSES, MAX_PARTS, KindTable, build_kind_table, primitive_mask
 from mtlkit.errors import ConfigError
 
@@ -33,6 +34,7 @@ class SceneSpec:
     min_scale: float = 0.65
     class_seed: int = 0
     seed: int = 0
+    relatedness: float | None = None  # None: road objects; in [0, 1]: part-sharing task families (families.py)
 
     def __post_init__(self) -> None:
         if self.num_images < 1:
@@ -47,11 +49,17 @@ class SceneSpec:
             raise ConfigError(f"data.distractor_rate must be in [0, 1], got {self.distractor_rate}")
         if self.max_objects is not None and not 0 <= self.max_objects <= self.grid**2:
             raise ConfigError(f"data.max_objects must be in [0, grid**2={self.grid**2}], got {self.max_objects}")
-        if not 1 <= self.num_classes <= MAX_CLASSES:
+        if self.relatedness is not None:
+            check_relatedness(self.relatedness, self.num_classes)
+        elif not 1 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"data.num_classes must be in [1, {MAX_CLASSES}], got {self.num_classes}")
 
     def key(self) -> dict:
-        return {"version": GENERATOR_VERSION, **asdict(self)}
+        """What the data cache is keyed by; without relatedness (None) it is the key of generator version 1."""
+        params = asdict(self)
+        if params["relatedness"] is None:
+            del params["relatedness"]
+        return {"version": GENERATOR_VERSION, **params}
 
 
 @dataclass
@@ -66,7 +74,10 @@ CHUNK = 2048
 
 def generate_scenes(spec: SceneSpec, return_owner: bool = False) -> Scenes:
     """Generate ``spec.num_images`` scenes, chunk by chunk; chunk ``c`` depends only on ``(spec.seed, c)``."""
-    table = build_kind_table(spec.num_classes, spec.class_seed)
+    if spec.relatedness is None:
+        table = build_kind_table(spec.num_classes, spec.class_seed)
+    else:
+        table = build_family_table(spec.num_classes, spec.relatedness, spec.class_seed)
     images, labels, owners = [], [], []
     for c, start in enumerate(range(0, spec.num_images, CHUNK)):
         n = min(CHUNK, spec.num_images - start)

@@ -81,6 +81,7 @@ _PALETTE = [
     (0.9, 0.9, 0.9),
 ]
 _MARKS = ("none", "dot", "bar", "top", "pole")
+PALETTE: tuple[tuple[float, float, float], ...] = tuple(_PALETTE)  # the base colours of procedural parts
 MAX_CLASSES = len(ROAD_CLASSES) + len(PRIMITIVES) * len(_PALETTE) * len(_MARKS)
 
 
@@ -139,7 +140,12 @@ def build_kind_table(num_classes: int, class_seed: int = 0) -> KindTable:
     kinds: list[list[Part]] = []
     for k, name in enumerate(class_names(num_classes)):
         kinds.append(ROAD_KINDS[name] if name in ROAD_KINDS else _procedural_kind(k - len(ROAD_CLASSES), class_seed))
-    kinds += list(DISTRACTOR_KINDS.values())
+    return stack_kinds(kinds, num_classes)
+
+
+def stack_kinds(class_kinds: list[list[Part]], num_classes: int) -> KindTable:
+    """Stack ``class_kinds`` (the labelled classes) and all distractors into a :class:`KindTable`."""
+    kinds = list(class_kinds) + list(DISTRACTOR_KINDS.values())
     n = len(kinds)
     exists = torch.zeros(n, MAX_PARTS, dtype=torch.bool)
     prim = torch.zeros(n, MAX_PARTS, dtype=torch.long)
