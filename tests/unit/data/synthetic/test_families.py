@@ -118,3 +118,14 @@ def test_bad_relatedness_is_one_line_config_error(value, num_classes, match):
     with pytest.raises(ConfigError, match=match) as err:
         SceneSpec(num_images=10, num_classes=num_classes, relatedness=value)
     assert "\n" not in str(err.value)
+
+
+def test_relatedness_changes_how_objects_look_not_where_they_are():
+    scenes = [
+        generate_scenes(SceneSpec(num_images=40, num_classes=8, relatedness=r, image_size=24, grid=2, seed=4), True)
+        for r in (0.0, 0.5, 1.0)
+    ]
+    for s in scenes[1:]:
+        assert torch.equal(s.labels, scenes[0].labels)
+        assert torch.equal(s.owner >= 8, scenes[0].owner >= 8)  # distractors untouched
+        assert not torch.equal(s.images, scenes[0].images)
