@@ -14,13 +14,42 @@ from mtlkit.errors import ConfigError
 PLAN_FILE = "advise.json"
 
 
+BUDGETS = ("steps", "compute", "both")
+
+
 @dataclass(frozen=True)
 class Arm:
-    """One approach to compare: a name (its folder), a description for the verdict, its train overrides."""
+    """One approach to compare: a name (its folder), a description for the verdict, its train overrides, and how
+    many networks it trains (None: not rescaled for equal compute, e.g. transfer)."""
 
     name: str
     description: str
     overrides: tuple[str, ...]
+    networks: int | None = 1
+
+    def at(self, epochs: int, factor: int = 1) -> Arm:
+        """This arm trained ``epochs * factor`` epochs (a factor above 1 is named: ``shared_x8``)."""
+        name = self.name if factor == 1 else f"{self.name}_x{factor}"
+        description = self.description if factor == 1 else f"{self.description}, {factor}x the epochs (equal compute)"
+        return Arm(name, description, (*self.overrides, f"trainer.max_epochs={epochs * factor}"), self.networks)
+
+
+def budget_arms(arms: Sequence[Arm], tasks: int, epochs: int, budget: str) -> list[Arm]:
+    """The arms at the budget: ``steps``, every network trains ``epochs`` (separate networks then use T times the
+    compute of one shared network); ``compute``, every arm trains T network-epochs per epoch of a separate network
+    (a shared network ``T x epochs``, a grouping into G networks ``round(T / G) x epochs``); ``both``."""
+    if budget not in BUDGETS:
+        raise ConfigError(f"--budget {budget!r}: choose one of {', '.join(BUDGETS)}")
+
+    def factor(arm: Arm) -> int:
+        return max(1, round(tasks / arm.networks)) if arm.networks else 1
+
+    steps = [a.at(epochs) for a in arms]
+    if budget == "steps":
+        return steps
+    if budget == "compute":
+        return [a.at(epochs, factor(a)) for a in arms]
+    return [*steps, *[a.at(epochs, factor(a)) for a in arms if factor(a) > 1]]
 
 
 @dataclass
@@ -35,18 +64,20 @@ class Plan:
     k: int | None
     metric: str
     split: str
+    epochs: int = 1
+    budget: str = "steps"
     arms: list[dict[str, Any]] = field(default_factory=list)
 
     def key(self) -> dict[str, Any]:
         """The parts that decide what the runs compute (not the verdict's metric or split)."""
         d = asdict(self)
-        return {k: d[k] for k in ("data_overrides", "balancing", "transfer", "affinity_every", "k")}
+        return {k: d[k] for k in ("data_overrides", "balancing", "transfer", "affinity_every", "k", "epochs", "budget")}
 
 
-def base_arms(balancing: str | None, transfer: Sequence[str]) -> list[Arm]:
-    """The arms that need no affinity: separate, shared, shared + balancing, transfer."""
+def base_arms(balancing: str | None, transfer: Sequence[str], tasks: int | None = None) -> list[Arm]:
+    """The arms that need no affinity: separate (``tasks`` networks), shared, shared + balancing, transfer."""
     arms = [
-        Arm("separate", "separate networks", ("approach=separate",)),
+        Arm("separate", "separate networks", ("approach=separate",), tasks),
         Arm("shared", "one shared network", ("approach=multitask",)),
     ]
     if balancing:
@@ -58,7 +89,7 @@ def base_arms(balancing: str | None, transfer: Sequence[str]) -> list[Arm]:
             )
         )
     if transfer:
-        arms.append(Arm("transfer", "transfer (" + " ".join(transfer) + ")", ("approach=transfer", *transfer)))
+        arms.append(Arm("transfer", "transfer (" + " ".join(transfer) + ")", ("approach=transfer", *transfer), None))
     return arms
 
 
@@ -66,7 +97,7 @@ def grouped_arm(groups: Sequence[Sequence[str]]) -> Arm:
     """The arm that trains ``groups`` with approach=grouped."""
     text = "[" + ",".join("[" + ",".join(g) + "]" for g in groups) + "]"
     shown = " + ".join("{" + ", ".join(g) + "}" for g in groups)
-    return Arm("grouped", f"grouped networks {shown}", ("approach=grouped", f"approach.groups={text}"))
+    return Arm("grouped", f"grouped networks {shown}", ("approach=grouped", f"approach.groups={text}"), len(groups))
 
 
 def run_dir(out: Path, arm: str, seed: int) -> Path:

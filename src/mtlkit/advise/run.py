@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mtlkit.advise.jobs import Job, Runner, finished
-from mtlkit.advise.plan import Arm, Plan, base_arms, check_or_write_plan, grouped_arm, run_dir
+from mtlkit.advise.plan import Arm, Plan, base_arms, budget_arms, check_or_write_plan, grouped_arm, run_dir
 from mtlkit.advise.verdict import Verdict, build_verdict
 from mtlkit.advise.write import print_verdict, write_verdict
 from mtlkit.console import get_console
@@ -41,15 +41,13 @@ def advise(plan: Plan, out: Path) -> Verdict:
     """Run the plan into ``out`` (see the module docstring) and return the verdict."""
     console = get_console()
     check_or_write_plan(out, plan)
-    arms = base_arms(plan.balancing, plan.transfer)
     seeds = plan.seeds
-    total = 1 + (len(arms) + 1) * len(seeds)
-    runner = Runner(total)
+    runner = Runner(1 + (len(base_arms(plan.balancing, plan.transfer)) + 1) * len(seeds))
     console.print(
-        f"mtlkit-advise: {total} jobs ({len(arms) + 1} approaches x {len(seeds)} seeds, and one affinity run) "
-        f"into {out}; a progress line per job"
+        f"mtlkit-advise into {out}: one affinity run, then every approach at {len(seeds)} seeds "
+        f"(budget: {plan.budget}, {plan.epochs} epochs per separate network); a progress line per job"
     )
-    common = list(plan.data_overrides)
+    common = [*plan.data_overrides, f"trainer.max_epochs={plan.epochs}"]
     affinity_dir = out / "affinity"
     affinity_overrides = [
         *common,
@@ -58,19 +56,24 @@ def advise(plan: Plan, out: Path) -> Verdict:
         f"affinity.every={plan.affinity_every}",
         "seed=0",
     ]
-    grouping = None
+    grouping, tasks = None, None
     if runner.run(Job("task affinity (shared network, affinity=tag)", affinity_overrides, affinity_dir)):
         grouping = choose_grouping(affinity_dir, plan.k)
+        tasks = len(json.loads((affinity_dir / "results.json").read_text()).get("tasks") or [])
+    arms = base_arms(plan.balancing, plan.transfer, tasks)
     if grouping is not None:
         console.print(f"grouping from the task affinity: {grouping['groups']} (score {grouping['score']:+.3g})")
-        all_arms: list[Arm] = [*arms[:2], grouped_arm(grouping["groups"]), *arms[2:]]
+        arms = [*arms[:2], grouped_arm(grouping["groups"]), *arms[2:]]
     else:
         console.print(
             "[yellow]no grouped arm: "
             + ("fewer than 3 tasks" if finished(affinity_dir) else f"the affinity run failed (see {affinity_dir})")
         )
-        runner.total -= len(seeds)
-        all_arms = arms
+    if tasks is None and plan.budget != "steps":
+        console.print("[yellow]the number of tasks is unknown (the affinity run failed): every arm at equal steps")
+    all_arms: list[Arm] = budget_arms(arms, tasks or 1, plan.epochs, plan.budget if tasks else "steps")
+    common = list(plan.data_overrides)  # each arm sets its own trainer.max_epochs
+    runner.total = 1 + len(all_arms) * len(seeds)
     for seed in seeds:
         for arm in all_arms:
             runner.run(

@@ -1,6 +1,6 @@
 """``mtlkit-advise``: should these tasks share one network, be grouped, transferred, or trained separately?
 
-    mtlkit-advise [--seeds 3] [--epochs N] [--balancing famo] [--out DIR] [DATA/TRAIN OVERRIDES ...]
+    mtlkit-advise [--seeds 3] [--epochs N] [--budget steps|compute|both] [--balancing famo] [--out DIR] [OVERRIDES]
 
 The overrides are those of ``mtlkit-train`` (``data=table data.path=...``) and apply to every job. What it runs and
 how the verdict is computed: :mod:`mtlkit.advise.run`, :mod:`mtlkit.advise.verdict`, docs/grouping.md.
@@ -14,6 +14,8 @@ import sys
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
+
+from omegaconf import DictConfig
 
 from mtlkit.advise.plan import Plan
 from mtlkit.console import get_console
@@ -30,7 +32,14 @@ def parser() -> argparse.ArgumentParser:
         "seed confidence intervals and the cost. Other arguments are mtlkit-train overrides for every job.",
     )
     p.add_argument("--seeds", type=int, default=3, help="seeds per approach (default 3; 5 for tighter intervals)")
-    p.add_argument("--epochs", type=int, default=None, help="trainer.max_epochs of every job (the budget)")
+    p.add_argument("--epochs", type=int, default=None, help="epochs of each separate network (default: trainer's)")
+    p.add_argument(
+        "--budget",
+        default="steps",
+        choices=["steps", "compute", "both"],
+        help="steps: every network trains --epochs (separate networks get T times the compute); compute: shared "
+        "networks get T/networks times the epochs (equal training compute); both",
+    )
     p.add_argument("--balancing", default="famo", help="weighting= of the balanced shared network; none: skip it")
     p.add_argument("--k", type=int, default=None, help="networks of the grouped arm (default: best of 2..T-1)")
     p.add_argument("--affinity-every", type=int, default=5, help="affinity.every of the affinity run (default 5)")
@@ -41,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def check_overrides(overrides: Sequence[str]) -> None:
+def check_overrides(overrides: Sequence[str]) -> DictConfig:
     """Compose the train config with ``overrides`` once, so that a typo fails now, not in every job."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
@@ -51,7 +60,7 @@ def check_overrides(overrides: Sequence[str]) -> None:
     GlobalHydra.instance().clear()
     try:
         with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            compose(config_name="train", overrides=list(overrides))
+            return compose(config_name="train", overrides=list(overrides))
     except Exception as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(f"the overrides {list(overrides)} do not compose: {first}") from err
@@ -68,13 +77,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ConfigError(f"unknown option(s) {unknown}; see {PROG} --help (train overrides are key=value)")
         if args.seeds < 1:
             raise ConfigError(f"--seeds {args.seeds}: give at least 1 (2 or more for confidence intervals)")
-        data_overrides = list(overrides)
-        if args.epochs is not None:
-            data_overrides.append(f"trainer.max_epochs={args.epochs}")
+        given = [o for o in overrides if o.split("=")[0] == "trainer.max_epochs"]
+        data_overrides = [o for o in overrides if o not in given]  # each job gets its own trainer.max_epochs
         if not any(o.split("=")[0].lstrip("+~") == "logger" for o in overrides):
             data_overrides.append("logger=csv")  # no wandb run per job unless asked for
         transfer = args.transfer.split()
-        check_overrides([*data_overrides, *(["approach=transfer", *transfer] if transfer else [])])
+        cfg = check_overrides([*overrides, *(["approach=transfer", *transfer] if transfer else [])])
+        epochs = args.epochs if args.epochs is not None else int(cfg.trainer.max_epochs)
+        if epochs < 1:
+            raise ConfigError(f"--epochs {epochs}: give at least 1")
         balancing = None if args.balancing in ("none", "null", "") else args.balancing
         if balancing:
             check_overrides([*data_overrides, f"weighting={balancing}"])
@@ -87,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             k=args.k,
             metric=args.metric,
             split=args.split,
+            epochs=epochs,
+            budget=args.budget,
         )
         out = args.out or Path(os.environ.get("MTLKIT_LOG_DIR", "outputs")) / "advise" / datetime.now().strftime(
             "%Y-%m-%d_%H-%M-%S"

@@ -148,3 +148,31 @@ def test_a_tie_between_equally_large_arms_goes_to_the_simpler_one(tmp_path):
     record["timings"]["fit_s"] = 0.01  # the balanced arm happens to be faster: noise, not a reason
     fast.write_text(json.dumps(record))
     assert build_verdict(arms).recommended == "shared"
+
+
+def test_budget_arms_equal_steps_and_equal_compute():
+    from mtlkit.advise.plan import base_arms, budget_arms, grouped_arm
+
+    arms = base_arms("famo", ["data@source=driving_source"], tasks=8)
+    arms.insert(2, grouped_arm([["a", "b", "c", "d"], ["e", "f"], ["g"], ["h"]]))
+    steps = {a.name: a.overrides[-1] for a in budget_arms(arms, 8, 3, "steps")}
+    assert set(steps.values()) == {"trainer.max_epochs=3"}
+    compute = {a.name: a.overrides[-1] for a in budget_arms(arms, 8, 3, "compute")}
+    assert compute == {
+        "separate": "trainer.max_epochs=3",
+        "shared_x8": "trainer.max_epochs=24",
+        "grouped_x2": "trainer.max_epochs=6",
+        "shared_famo_x8": "trainer.max_epochs=24",
+        "transfer": "trainer.max_epochs=3",
+    }
+    both = [a.name for a in budget_arms(arms, 8, 3, "both")]
+    assert both == [
+        "separate",
+        "shared",
+        "grouped",
+        "shared_famo",
+        "transfer",
+        "shared_x8",
+        "grouped_x2",
+        "shared_famo_x8",
+    ]
