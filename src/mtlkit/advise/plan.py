@@ -69,9 +69,10 @@ class Plan:
     arms: list[dict[str, Any]] = field(default_factory=list)
 
     def key(self) -> dict[str, Any]:
-        """The parts that decide what the runs compute (not the verdict's metric or split)."""
+        """The parts that decide what the runs compute (not the verdict's metric or split, nor the budget: its
+        arms are named by their epochs factor, so steps and compute runs live side by side)."""
         d = asdict(self)
-        return {k: d[k] for k in ("data_overrides", "balancing", "transfer", "affinity_every", "k", "epochs", "budget")}
+        return {k: d[k] for k in ("data_overrides", "balancing", "transfer", "affinity_every", "k", "epochs")}
 
 
 def base_arms(balancing: str | None, transfer: Sequence[str], tasks: int | None = None) -> list[Arm]:
