@@ -15,6 +15,7 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from mtlkit.data.derived import DerivedTask, parse_derived
 from mtlkit.data.hiding import hide_labels, task_rates
 from mtlkit.data.sampling import (
     EpochOrder,
@@ -66,6 +67,23 @@ class SplitData:
         return SplitData(self.x, self.y[:, cols], self.mask[:, cols], self.ids, unc)
 
 
+def add_derived_tasks(
+    rules: Sequence[DerivedTask], tasks: Sequence[str], splits: Mapping[str, SplitData]
+) -> tuple[list[str], dict[str, SplitData]]:
+    """Append one column per derived task to every split, in order (a rule may use the ones before it)."""
+    tasks, out = list(tasks), dict(splits)
+    for rule in rules:
+        if rule.name in tasks:
+            raise ConfigError(f"data.derived.{rule.name} is already a task of this data set; choose another name")
+        for name, sp in out.items():
+            y, mask = rule.compute(sp.y, sp.mask, tasks)
+            unc = None if sp.uncertain is None else torch.cat([sp.uncertain, torch.zeros_like(mask)[:, None]], 1)
+            ys, masks = torch.cat([sp.y, y[:, None]], 1), torch.cat([sp.mask, mask[:, None]], 1)
+            out[name] = SplitData(sp.x, ys, masks, sp.ids, unc)
+        tasks.append(rule.name)
+    return tasks, out
+
+
 class MultiLabelDataset(Dataset):
     """Map-style data set over a :class:`SplitData` that fetches whole batches with one index op."""
 
@@ -100,7 +118,9 @@ class MultiLabelDataModule(pl.LightningDataModule):
     prints the label table and serves the batch contract.
 
     Args:
-        tasks: keep only these tasks (by name, in this order); ``None`` keeps all.
+        tasks: keep only these tasks (by name, in this order); ``None`` keeps all. May name derived tasks.
+        derived: new tasks computed from others' labels, ``{name: "a or b"}`` (see :mod:`mtlkit.data.derived`);
+            added before ``tasks`` selects and before labels are hidden.
         missing_rate: fraction of labels hidden in ``hide_splits``: one float, a list (one per task) or a
             ``{task: rate}`` mapping (key ``"*"``: the rate of every task not named; default 0).
         missing_mode: ``random`` (independent entries) or ``annotator`` (each example labelled for a random
@@ -129,6 +149,7 @@ class MultiLabelDataModule(pl.LightningDataModule):
         self,
         *,
         tasks: Sequence[str] | None = None,
+        derived: Mapping[str, str] | None = None,
         batch_size: int = 128,
         eval_batch_size: int = 512,
         num_workers: int = 0,
@@ -146,6 +167,7 @@ class MultiLabelDataModule(pl.LightningDataModule):
         if batch_size < 1 or eval_batch_size < 1:
             raise ConfigError(f"batch sizes must be >= 1, got batch_size={batch_size}, eval={eval_batch_size}")
         self.task_subset = list(tasks) if tasks else None
+        self.derived: list[DerivedTask] = parse_derived(derived)  # malformed expressions fail here, before any data
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size
         self.num_workers = num_workers
@@ -188,6 +210,8 @@ class MultiLabelDataModule(pl.LightningDataModule):
         missing = [s for s in SPLITS if s not in splits]
         if missing:
             raise ConfigError(f"{type(self).__name__}.load_splits returned no {missing} split")
+        if self.derived:
+            tasks, splits = add_derived_tasks(self.derived, tasks, splits)
         if self.task_subset is not None:
             unknown = [t for t in self.task_subset if t not in tasks]
             if unknown:
