@@ -49,8 +49,8 @@ class SceneSpec:
             raise ConfigError(f"data.distractor_rate must be in [0, 1], got {self.distractor_rate}")
         if self.max_objects is not None and not 0 <= self.max_objects <= self.grid**2:
             raise ConfigError(f"data.max_objects must be in [0, grid**2={self.grid**2}], got {self.max_objects}")
-        if self.relatedness is not None:
-            check_relatedness(self.relatedness, self.num_classes)
+        if self.relatedness is not None:  # as a float, so that 1 and 1.0 share one cache key
+            object.__setattr__(self, "relatedness", check_relatedness(self.relatedness, self.num_classes))
         elif not 1 <= self.num_classes <= MAX_CLASSES:
             raise ConfigError(f"data.num_classes must be in [1, {MAX_CLASSES}], got {self.num_classes}")
 

@@ -56,6 +56,7 @@ def test_relatedness_enters_the_cache_key_and_changes_the_scenes():
     base = SceneSpec(num_images=32, num_classes=4, seed=1)
     keys = {cache_key(SceneSpec(num_images=32, num_classes=4, seed=1, relatedness=r).key()) for r in (0.0, 0.5, 1.0)}
     assert len(keys | {cache_key(base.key())}) == 4
+    assert SceneSpec(num_images=32, relatedness=1).key() == SceneSpec(num_images=32, relatedness=1.0).key()
     related = generate_scenes(SceneSpec(num_images=32, num_classes=4, seed=1, relatedness=1.0))
     assert not torch.equal(related.images, generate_scenes(base).images)
 
