@@ -139,7 +139,7 @@ def write_verdict(verdict: Verdict, out: Path, extra: dict[str, Any]) -> list[Pa
 
     def arm_record(arm: ArmResult) -> dict[str, Any]:
         d = asdict(arm)
-        d["verdict"] = arm.delta.verdict
+        d["verdict"] = "baseline" if arm is verdict.baseline else arm.delta.verdict
         return d
 
     record = {
