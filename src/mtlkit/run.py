@@ -14,12 +14,14 @@ from omegaconf import DictConfig, OmegaConf
 
 from mtlkit.approaches.base import Approach
 from mtlkit.build.builders import build_datamodule, check_gradient_method_launch
+from mtlkit.config_checks import check_config
 from mtlkit.errors import ConfigError
 from mtlkit.evaluation.results import print_metrics_table, write_results
 from mtlkit.evaluation.thresholds import rule_of_config
 from mtlkit.runtime.budget import plan_run
 from mtlkit.runtime.launch import prepare_launch
 from mtlkit.runtime.loggers import finish_loggers
+from mtlkit.runtime.run_folder import overwrite_sweep_job
 
 
 def build_approach(cfg: DictConfig) -> Approach:
@@ -38,6 +40,8 @@ def build_approach(cfg: DictConfig) -> Approach:
 def train(cfg: DictConfig) -> dict[str, Any]:
     """Run ``cfg.approach`` on ``cfg.data`` and write ``results.json`` into ``cfg.paths.output_dir``."""
     start = time.perf_counter()
+    check_config(cfg)  # every known key's type and range, and this machine, before any work (mtlkit.config_checks)
+    overwrite_sweep_job(cfg)
     approach = build_approach(cfg)
     approach.check(cfg)
     rule_of_config(cfg)  # eval.threshold checked before any data is built
@@ -88,3 +92,13 @@ def command_line_overrides() -> list[str]:
     if not HydraConfig.initialized():
         return []
     return list(HydraConfig.get().overrides.task)
+
+
+def optimized_metric(cfg: DictConfig, results: dict[str, Any]) -> float | None:
+    """The value a Hydra sweeper optimises (``hparams_search=optuna``): ``optimized_metric``, a path into
+    results.json's ``metrics`` such as ``val/macro/auroc`` (the default); None when the run has no such value."""
+    name = str(cfg.get("optimized_metric") or "val/macro/auroc")
+    value: Any = results.get("metrics", {})
+    for part in name.replace(".", "/").split("/"):
+        value = value.get(part) if isinstance(value, dict) else None
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -79,3 +79,89 @@ def test_a_stateful_balancing_method_killed_mid_epoch_resumes_to_the_same_result
     resumed = train([f"resume={run_dir}"], tmp_path / "killed")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert results(run_dir)["metrics"] == results(run_dirs(tmp_path / "reference")[0])["metrics"]
+
+
+# -- a run folder is never clobbered --------------------------------------------------------------------------------
+def _files(run_dir):
+    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+
+
+def _refused_in_one_line(proc):
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    errors = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(errors) == 1 and errors[0].startswith("mtlkit-train: error: "), proc.stderr[-3000:]
+    assert "nothing was changed" in errors[0]
+    return errors[0]
+
+
+def test_a_finished_run_is_changed_by_no_later_command_but_overwrite_true(tmp_path):
+    run_dir = tmp_path / "run"
+    cmd = [*SMALL, "data.batch_size=64", "trainer.max_epochs=1", "logger=csv", f"hydra.run.dir={run_dir}"]
+    assert train(cmd, tmp_path).returncode == 0
+    before = _files(run_dir)
+    for extra in ([], ["model.width=16"], ["ckpt_path=null"]):
+        _refused_in_one_line(train([*cmd, *extra], tmp_path))
+        assert _files(run_dir) == before, extra
+    for extra in ([], ["trainer.max_epochs=3"]):
+        line = _refused_in_one_line(train([f"resume={run_dir}", *extra], tmp_path))
+        assert "that run finished" in line
+        assert _files(run_dir) == before, extra
+    assert line.endswith("trainer.max_epochs=3") and "resume=" not in line.split("new folder):")[1]
+
+    again = train([*cmd, "overwrite=true"], tmp_path)  # asked for explicitly: trained again from scratch
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "overwrite=true: emptied" in again.stderr
+    assert results(run_dir)["status"] == "completed" and _files(run_dir) != before
+
+
+def test_an_interrupted_run_refuses_other_configurations_unchanged_then_resumes(reference, tmp_path):
+    killed = train([*RUN, *fault(11, "SIGKILL")], tmp_path)
+    assert killed.returncode == -signal.SIGKILL
+    run_dir = run_dirs(tmp_path)[0]
+    before = _files(run_dir)
+    refused = {
+        "training longer": [f"resume={run_dir}", "trainer.max_epochs=5"],
+        "another model": [*RUN, *fault(11, "SIGKILL"), "model.width=16", f"hydra.run.dir={run_dir}"],
+        "another schedule": [f"resume={run_dir}", "scheduler=cosine"],
+    }
+    for name, args in refused.items():
+        line = _refused_in_one_line(train(args, tmp_path))
+        assert _files(run_dir) == before, name
+    assert "trainer.max_epochs: 3 in the checkpoint" not in line
+    longer = _refused_in_one_line(train(refused["training longer"], tmp_path))
+    assert "trainer.max_epochs: 3 in the checkpoint, 5 now" in longer and "start a new run" in longer
+
+    # refused after Hydra wrote .hydra/ (a check in the task itself): what it wrote is put back
+    late = train([f"resume={run_dir}", "+trainer.strategy=ddp_spawn"], tmp_path)
+    assert late.returncode == 2 and "ddp_spawn" in late.stderr and "Traceback" not in late.stderr
+    assert _files(run_dir) == before
+
+    resumed = train([f"resume={run_dir}"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert results(run_dir)["metrics"] == reference["metrics"]
+
+
+def test_ctrl_c_prints_the_resume_hint_and_the_run_resumes_to_the_same_results(reference, tmp_path):
+    stopped = train([*RUN, *fault(11, "SIGINT")], tmp_path)
+    assert stopped.returncode == 128 + signal.SIGINT, stopped.stderr[-3000:]
+    run_dir = run_dirs(tmp_path)[0]
+    out = stopped.stdout + stopped.stderr
+    # the last periodic checkpoint (step 9) is where the resumed run starts; Ctrl-C itself saves nothing mid-step
+    assert f"Ctrl-C: stopped at step 11; {run_dir / 'checkpoints' / 'last.ckpt'} holds step 9" in out
+    assert f"mtlkit-train resume={run_dir}" in out and "Traceback" not in out
+    resumed = train([f"resume={run_dir}"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert results(run_dir)["metrics"] == reference["metrics"]
+
+
+def test_training_a_finished_run_longer_without_a_schedule_equals_a_longer_run(tmp_path):
+    constant = [*RUN, "scheduler=none"]  # RUN trains 3 epochs
+    straight = train(constant, tmp_path / "straight")
+    assert straight.returncode == 0, straight.stderr[-3000:]
+    short = train([*constant, "trainer.max_epochs=1"], tmp_path / "longer")
+    assert short.returncode == 0, short.stderr[-3000:]
+    run_dir = run_dirs(tmp_path / "longer")[0]
+    longer = train([f"resume={run_dir}", "trainer.max_epochs=3"], tmp_path / "longer")
+    assert longer.returncode == 0, longer.stderr[-3000:]
+    assert results(run_dir)["global_steps"] == 24
+    assert results(run_dir)["metrics"] == results(run_dirs(tmp_path / "straight")[0])["metrics"]

@@ -15,6 +15,7 @@ from pytorch_lightning.utilities.rank_zero import rank_zero_info
 from mtlkit.errors import ConfigError
 
 LAST_CHECKPOINT = "last.ckpt"
+INTERRUPTED = False  # set on Ctrl-C (KeyboardInterrupt) during fit: mtlkit-train then exits with 130
 
 
 class LastCheckpoint(Checkpoint):
@@ -91,3 +92,26 @@ class LastCheckpoint(Checkpoint):
         stop = self.on_sigterm and isinstance(exception, SIGTERMException)
         if stop and trainer.state.fn == "fit" and self._save(trainer):
             self._saved_on_sigterm(trainer)
+        if isinstance(exception, KeyboardInterrupt) and trainer.state.fn == "fit":
+            global INTERRUPTED
+            INTERRUPTED = True
+            self._interrupted(trainer)
+
+    def _interrupted(self, trainer: pl.Trainer) -> None:
+        """Ctrl-C can land mid-step: no checkpoint is written now; the last one is where a resumed run starts."""
+        run_dir = self.dirpath.parent
+        if self.path.is_file():
+            import torch
+
+            try:
+                step = torch.load(self.path, map_location="cpu", weights_only=True, mmap=True).get("global_step")
+            except Exception:  # noqa: BLE001 - the hint is still worth giving
+                step = "?"
+            rank_zero_info(
+                f"Ctrl-C: stopped at step {trainer.global_step}; {self.path} holds step {step}. Resume with "
+                f"`mtlkit-train resume={run_dir}`"
+            )
+        else:
+            rank_zero_info(
+                f"Ctrl-C: stopped at step {trainer.global_step}, before the first checkpoint: nothing to resume"
+            )

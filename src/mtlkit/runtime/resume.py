@@ -3,7 +3,15 @@
 ``resume=RUN_DIR`` reruns the command that made ``RUN_DIR`` (its ``.hydra/overrides.yaml``, plus any override
 given now) in that same folder, from its ``checkpoints/last.ckpt``. ``ckpt_path=last`` (the default) continues
 from this run folder's ``checkpoints/last.ckpt`` when there is one, which is what a requeued cluster job needs;
-a checkpoint written with another model, data or loss configuration is refused, never silently continued.
+a checkpoint written with another model, data, loss, optimizer, scheduler or training length is refused, never
+silently continued, and before anything is written into the folder (:mod:`mtlkit.runtime.run_folder`).
+
+Overrides given with ``resume=`` may change what does not alter the training trajectory (loggers, progress bar,
+devices). Training longer in place (``trainer.max_epochs`` above the run's) works with a constant learning rate
+(``scheduler=none``): the continued run is exactly a run configured with the longer length from the start. With a
+schedule (``scheduler=onecycle``, the default, or ``cosine``) it is refused before anything is written: the schedule
+was laid out over the run's configured length; start a new run with the new length instead. A finished run is
+continued only when asked for explicitly: ``resume=RUN_DIR trainer.max_epochs=N`` (longer, ``scheduler=none``).
 """
 
 from __future__ import annotations
@@ -16,15 +24,33 @@ from typing import Any
 
 import torch
 import yaml
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.runtime.checkpoints import upgrade_config
 from mtlkit.runtime.last_checkpoint import LAST_CHECKPOINT
 
 _EXPANDED_ENV = "MTLKIT_RESUMED_FROM"  # set once expanded, so that DDP child processes do not expand again
-# the configuration that must match for a checkpoint to be continued
-_SAME_CONFIG_KEYS = ("approach", "data", "model", "head", "loss", "weighting", "optimizer", "seed")
+# how long the run trains: may grow on resume when there is no learning-rate schedule laid out over it
+_LENGTH_KEYS = ("trainer.max_epochs", "trainer.max_steps")
+# the configuration that must match for a checkpoint to be continued (dotted: one key of a group)
+_SAME_CONFIG_KEYS = (
+    "approach",
+    "data",
+    "model",
+    "head",
+    "loss",
+    "weighting",
+    "optimizer",
+    "scheduler",
+    "seed",
+    # the trainer keys that shape the training trajectory and the learning-rate schedule's length
+    *_LENGTH_KEYS,
+    "trainer.accumulate_grad_batches",
+    "trainer.limit_train_batches",
+    "trainer.gradient_clip_val",
+    "trainer.gradient_clip_algorithm",
+)
 _IGNORED_KEYS = ("data.cache_dir",)
 _ADDED_LATER = ("weighting",)  # absent from older checkpoints, whose runs used the default (ew)
 
@@ -118,21 +144,46 @@ def check_same_config(path: str | Path, cfg: DictConfig) -> None:
     if not isinstance(saved, Mapping):
         return
     saved = upgrade_config(saved)
-    current = OmegaConf.to_container(cfg, resolve=True)
+    scheduled = _get(saved, "scheduler") is not None or _current(cfg, "scheduler") is not None
     diffs = [
         f"{k}: {a!r} in the checkpoint, {b!r} now"
         for key in _SAME_CONFIG_KEYS
-        if key in saved or key not in _ADDED_LATER
-        for k, a, b in _differences(saved.get(key), current.get(key), key)
+        if (_has(saved, key) or key not in _ADDED_LATER) and (scheduled or key not in _LENGTH_KEYS)
+        for k, a, b in _differences(_get(saved, key), _current(cfg, key), key)
         if k not in _IGNORED_KEYS
     ]
     if diffs:
-        shown = "\n  ".join(diffs[:12]) + ("\n  ..." if len(diffs) > 12 else "")
+        shown = "; ".join(diffs[:12]) + ("; ..." if len(diffs) > 12 else "")
         raise CheckpointError(
-            f"{path} was written by a run with another configuration:\n  {shown}\n"
+            f"{path} was written by a run with another configuration ({shown}). "
             "Continue it with the same configuration (mtlkit-train resume=RUN_DIR reuses it), run in another "
             "folder, or set ckpt_path=null to start afresh here (its checkpoints get overwritten)."
         )
+
+
+def _has(config: Mapping[str, Any], dotted: str) -> bool:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping) or part not in node:
+            return False
+        node = node[part]
+    return True
+
+
+def _current(cfg: DictConfig, dotted: str) -> Any:
+    value = OmegaConf.select(cfg, dotted)
+    if isinstance(value, (DictConfig, ListConfig)):
+        return OmegaConf.to_container(value, resolve=True)
+    return value
+
+
+def _get(config: Mapping[str, Any] | None, dotted: str) -> Any:
+    node: Any = config
+    for part in dotted.split("."):
+        if not isinstance(node, Mapping):
+            return None
+        node = node.get(part)
+    return node
 
 
 def _differences(a: Any, b: Any, prefix: str) -> list[tuple[str, Any, Any]]:
@@ -142,3 +193,26 @@ def _differences(a: Any, b: Any, prefix: str) -> list[tuple[str, Any, Any]]:
             out += _differences(a.get(k), b.get(k), f"{prefix}.{k}")
         return out
     return [] if a == b else [(prefix, a, b)]
+
+
+def trains_longer(path: str | Path, cfg: DictConfig) -> tuple[bool, str]:
+    """Whether ``cfg`` continues the checkpoint ``path`` for longer than it was configured for, and can: no
+    learning-rate schedule (``scheduler=none``) in either. The second value says why not, when it cannot."""
+    try:
+        ckpt = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        saved = upgrade_config((ckpt.get("mtlkit") or {}).get("config") or {})
+    except Exception:  # noqa: BLE001 - an unreadable checkpoint is refused by check_same_config
+        return False, ""
+
+    def length(value: Any) -> float:
+        return float("inf") if value in (None, -1) else float(value)
+
+    longer = any(length(_current(cfg, k)) > length(_get(saved, k)) for k in _LENGTH_KEYS if _has(saved, k))
+    if not longer:
+        return False, ""
+    if _get(saved, "scheduler") is not None or _current(cfg, "scheduler") is not None:
+        return False, (
+            "training longer in place needs a constant learning rate (scheduler=none); this run's schedule spans "
+            "its configured length"
+        )
+    return True, ""

@@ -38,6 +38,13 @@ def _job_order(path: Path) -> tuple[int, int, str]:
     return (0, int(path.name), "") if path.name.isdigit() else (1, 0, path.name)
 
 
+def _failed_mark(res: dict[str, Any]) -> str:
+    """``FAILED (ErrorType) `` before a failed job's overrides (results.json written by RecordFailedJob)."""
+    if res.get("status", "completed") == "completed":
+        return ""
+    return f"FAILED ({(res.get('error') or {}).get('type') or res.get('status')}) "
+
+
 def summary_rows(sweep_dir: Path) -> list[dict[str, Any]]:
     """One row per job folder of ``sweep_dir`` (numbered sub-folders in job order, then named ones by name)."""
     jobs = sorted((p for p in sweep_dir.iterdir() if _is_job_folder(p)), key=_job_order)
@@ -56,7 +63,7 @@ def summary_rows(sweep_dir: Path) -> list[dict[str, Any]]:
         rows.append(
             {
                 "job": name,
-                "overrides": " ".join(o for o in res.get("overrides") or [] if o not in common),
+                "overrides": _failed_mark(res) + " ".join(o for o in res.get("overrides") or [] if o not in common),
                 "val auroc": _macro(res, "val", "auroc"),
                 "test auroc": _macro(res, "test", "auroc"),
                 "test ap": _macro(res, "test", "ap"),

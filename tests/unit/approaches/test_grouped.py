@@ -17,7 +17,6 @@ from tests.helpers import compose_config
 CLIP = ["+trainer.gradient_clip_val=0.5"]  # clipping by norm is per network: covered by the equivalences
 
 
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     out = tmp_path_factory.mktemp("grouped")

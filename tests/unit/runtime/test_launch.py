@@ -175,9 +175,11 @@ def test_a_checkpoint_of_another_configuration_is_refused(tmp_path):
     saved = compose_config(["model.width=16", "loss.normalization=labels"], tmp_path)
     path = tmp_path / "last.ckpt"
     torch.save({"mtlkit": {"config": OmegaConf.to_container(saved, resolve=True)}}, path)
-    check_same_config(
-        path, compose_config(["model.width=16", "loss.normalization=labels", "trainer.max_epochs=20"], tmp_path)
-    )
+    check_same_config(path, compose_config(["model.width=16", "loss.normalization=labels", "logger=csv"], tmp_path))
+    with pytest.raises(CheckpointError, match=r"trainer\.max_epochs: 8 in the checkpoint, 20 now"):
+        check_same_config(  # training longer in place: its schedule spans the configured length
+            path, compose_config(["model.width=16", "loss.normalization=labels", "trainer.max_epochs=20"], tmp_path)
+        )
     with pytest.raises(CheckpointError, match=r"model\.width: 16 in the checkpoint, 32 now") as err:
         check_same_config(path, compose_config([], tmp_path))
     assert "loss.normalization" in str(err.value) and "ckpt_path=null" in str(err.value)
