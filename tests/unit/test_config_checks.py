@@ -94,6 +94,7 @@ def test_every_experiment_config_passes(tmp_path):
         ("loss.normalization=exemples", "loss.normalization='exemples': expected one of: examples, labels"),
         ("callbacks.early_stopping.patience=-1", "callbacks.early_stopping.patience=-1: expected an integer >= 0"),
         ("trainer.fast_dev_run=maybe", "trainer.fast_dev_run='maybe': expected true, false or a number of batches"),
+        ("data.relatedness=2", "data.relatedness=2: expected a number in [0, 1], or null"),
     ],
 )
 def test_a_bad_value_is_one_line_naming_key_value_and_range(tmp_path, override, line):

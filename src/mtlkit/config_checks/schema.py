@@ -112,6 +112,12 @@ SCHEMA: dict[str, Rule] = {
     "scheduler.pct_start": number(0, 1, min_open=True, max_open=True),
     "scheduler.eta_min": number(0),
     "weighting.log_every": integer(0, null=True, note="null: once per epoch, 0: never"),
+    # -- grouping (approach=grouped, affinity=tag) ---------------------------------------------------------------
+    "approach.k": integer(1, note="approach.groups=auto: the number of networks"),
+    "approach.pre_run_epochs": integer(1),
+    "approach.every": integer(1),
+    "affinity.every": integer(1, note="measure every N training steps"),
+    "affinity.lr": number(0, min_open=True, null=True, note="null: the optimizer's learning rate"),
     # -- fine-tuning (approach=transfer) -------------------------------------------------------------------------
     "finetune.head_layers": integer(1),
     "finetune.head_hidden": integer(1, null=True),
@@ -160,6 +166,7 @@ SCHEMA: dict[str, Rule] = {
     "data.in_memory": flag(),
     "data.skip_bad_images": flag(),
     "data.shift": number(0, 1),
+    "data.relatedness": number(0, 1, null=True, note="null: the road objects"),
     "data.threads": integer(0),
 }
 

@@ -109,3 +109,18 @@ def test_affinity_is_refused_where_nothing_is_shared(tmp_path):
 
     with pytest.raises(ConfigError, match="affinity=tag measures"):
         train(compose_config([*TINY, "affinity=tag", "approach=separate"], tmp_path))
+
+
+@pytest.mark.parametrize(
+    "overrides, line",
+    [
+        (["affinity=tag", "affinity.every=0"], "affinity.every=0: expected an integer >= 1"),
+        (["affinity=tag", "affinity.lr=0"], "affinity.lr=0: expected a number > 0, or null"),
+        (["approach=grouped", "approach.k=0"], "approach.k=0: expected an integer >= 1"),
+    ],
+)
+def test_grouping_options_are_checked_at_start_up(overrides, line, tmp_path):
+    from mtlkit.config_checks import config_errors
+
+    errors = config_errors(compose_config([*TINY, *overrides], tmp_path))
+    assert len(errors) == 1 and errors[0].startswith(line), errors
