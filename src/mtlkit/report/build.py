@@ -197,7 +197,10 @@ def _tasks(groups: Sequence[Group], wanted: Sequence[str] | None) -> list[str]:
 
 
 def _example_values(groups: Sequence[Group], keys: Sequence[str]) -> list[tuple[str, str]]:
-    return [(k, display(groups[0].value(k))) for k in keys[:1]] if groups else []
+    """A ``--baseline`` suggestion: the first swept key's value in the first group with a succeeded run (a group
+    whose runs all failed is never proposed)."""
+    usable = [g for g in groups if g.ok_runs]
+    return [(k, display(usable[0].value(k))) for k in keys[:1]] if usable else []
 
 
 def _seed_notes(groups: Sequence[Group]) -> list[str]:
@@ -205,6 +208,8 @@ def _seed_notes(groups: Sequence[Group]) -> list[str]:
     if not counts:
         return []
     most = max(counts)
+    if most == 0:
+        return ["no configuration has a succeeded run: see the failed runs"]
     notes = [
         f"{g.label}: {len(g.ok_runs)} succeeded run(s) of {len(g.runs)}, fewer than the {most} of other groups"
         for g in groups

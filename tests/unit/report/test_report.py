@@ -135,6 +135,15 @@ def test_a_folder_where_every_run_failed_is_reported_and_exits_1(tmp_path, capsy
     assert main([str(tmp_path), "--out", str(tmp_path / "out"), "--no-plots"]) == 1
     printed = capsys.readouterr().out
     assert "Failed runs (1)" in printed and "no results.json" in printed
+    assert "at most 0 seed" not in printed and "no configuration has a succeeded run" in printed
+
+
+def test_a_group_whose_runs_all_failed_is_never_proposed_as_baseline(tmp_path):
+    for seed in range(2):
+        write_run(tmp_path / f"a{seed}", {"data.missing_rate": 0.0, "seed": seed}, None)  # all failed
+        write_run(tmp_path / f"b{seed}", {"data.missing_rate": 0.5, "seed": seed}, {"a": {"auroc": 0.8}})
+    note = next(n for n in build_report([tmp_path]).notes if "--baseline" in n)
+    assert "data.missing_rate=0.5" in note and "data.missing_rate=0)" not in note
 
 
 def test_plots_are_valid_pngs(tmp_path):
