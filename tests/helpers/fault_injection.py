@@ -22,6 +22,10 @@ class SignalAtStep(pl.Callback):
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx) -> None:
         if trainer.ckpt_path is None and trainer.global_step == self.step and trainer.global_rank == 0:
+            if self.signal == signals.SIGINT and signals.getsignal(signals.SIGINT) == signals.SIG_IGN:
+                # started in the background (nohup, `cmd &`), the process inherits an ignored SIGINT, which a
+                # user's Ctrl-C never meets: restore Python's handler so that the signal acts as Ctrl-C does
+                signals.signal(signals.SIGINT, signals.default_int_handler)
             os.kill(os.getpid(), self.signal)
 
 
