@@ -65,3 +65,21 @@ def test_val_f1_thresholds_go_from_validation_to_test_results_and_predict_decisi
 
     assert main([str(run), "-o", str(out), "--threshold", "0.999"]) == 0
     assert all(r[f"pred_{t}"] == str(int(float(r[f"prob_{t}"]) > 0.999)) for r in read_csv_rows(out) for t in chosen)
+
+
+def test_predict_applies_a_derived_rule_to_the_probabilities(tiny_checkpoints, tmp_path):
+    out = tmp_path / "stop.csv"
+    args = [str(tiny_checkpoints["multitask"]), "--output", str(out), "--derived", "stop=pedestrian or stop_sign"]
+    args += [
+        "data.num_train=64",
+        "data.num_test=40",
+        "data.image_size=16",
+        "data.derived={stop: pedestrian or stop_sign}",
+    ]
+    proc = run_cli(args, tmp_path, module="mtlkit.cli.predict")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = read_csv_rows(out)
+    for r in rows:
+        p, s = float(r["prob_pedestrian"]), float(r["prob_stop_sign"])
+        assert float(r["prob_stop"]) == pytest.approx(1 - (1 - p) * (1 - s), abs=2e-6)
+    assert any(r["label_stop"] in ("0", "1") for r in rows)  # the data's derived label, where it is decided

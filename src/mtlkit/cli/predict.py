@@ -1,6 +1,7 @@
 """``mtlkit-predict``: per-example, per-task probabilities of a trained model, written to a CSV.
 
-    mtlkit-predict CHECKPOINT [--split test] [--output predictions.csv] [--decisions] [--threshold T] [data overrides]
+    mtlkit-predict CHECKPOINT [--split test] [--output predictions.csv] [--decisions] [--threshold T]
+                   [--derived NAME="A or B"] [data overrides]
 
 See :mod:`mtlkit.evaluation.predictions` for what is predicted on which data, and the CSV's columns;
 ``--decisions`` adds 0/1 columns decided with the run's thresholds (``eval.threshold``: 0.5, or the per-task
@@ -14,9 +15,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+import torch
+
 from mtlkit.build import build_datamodule, module_from_checkpoint
 from mtlkit.data.base import SPLITS
-from mtlkit.errors import MtlkitError
+from mtlkit.data.derived import DerivedTask, parse_derived
+from mtlkit.errors import ConfigError, MtlkitError
 from mtlkit.evaluation.predictions import data_config, predict, write_csv
 from mtlkit.evaluation.thresholds import VAL_F1, checkpoint_thresholds
 from mtlkit.runtime.checkpoints import load_checkpoint
@@ -41,7 +45,26 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--threshold", type=float, default=None, metavar="T", help="decide with T for every task (implies --decisions)"
     )
+    parser.add_argument(
+        "--derived",
+        action="append",
+        default=[],
+        metavar='NAME="A or B"',
+        help="also write prob_NAME, a rule over the model's tasks applied to its probabilities (inputs taken as "
+        "independent: noisy-OR for or, product for and); repeatable. With data.derived the data's label_NAME too",
+    )
     return parser.parse_intermixed_args(argv)
+
+
+def derived_rules(texts: Sequence[str]) -> list[DerivedTask]:
+    """``NAME=EXPR`` options as derived tasks (one-line errors for a malformed one)."""
+    rules = {}
+    for text in texts:
+        name, sep, expr = text.partition("=")
+        if not sep or not name.strip():
+            raise ConfigError(f'--derived {text!r}: give NAME="EXPR", e.g. --derived stop="pedestrian or stop_sign"')
+        rules[name.strip()] = expr.strip().strip("'\"")
+    return parse_derived(rules)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -58,7 +81,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         thresholds = None
         if args.decisions or args.threshold is not None:  # checked before predicting
             thresholds = checkpoint_thresholds(meta, args.threshold)
+        rules = derived_rules(args.derived)
         pred = predict(module, dm, args.split, args.device)
+        for rule in rules:  # the pipeline's rule over the model's probabilities, a column per derived task
+            pred["probs"] = torch.cat([pred["probs"], rule.probability(pred["probs"], tasks)[:, None]], 1)
+            tasks.append(rule.name)
+            if thresholds is not None:
+                thresholds["values"][rule.name] = 0.5 if args.threshold is None else args.threshold
         output = Path(args.output or f"predictions_{args.split}.csv")
         n = write_csv(output, tasks, dm.tasks, pred, thresholds["values"] if thresholds else None)
     except MtlkitError as err:

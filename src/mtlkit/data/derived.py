@@ -54,6 +54,20 @@ class DerivedTask:
             label, decided = is_one.all(1), is_zero.any(1) | is_one.all(1)
         return (label & decided).float(), decided
 
+    def probability(self, probs: torch.Tensor, tasks: Sequence[str]) -> torch.Tensor:
+        """``[N]``: this task's probability from the inputs' probabilities ``[N, T]`` over ``tasks``, the inputs
+        taken as independent (OR: ``1 - prod(1 - p)``, the noisy-OR; AND: ``prod(p)``; NOT: ``1 - p``). On 0/1
+        inputs it equals :meth:`compute`'s label: the rule of a pipeline applied to a model's outputs."""
+        unknown = [t for t in self.inputs if t not in tasks]
+        if unknown:
+            raise ConfigError(
+                f"derived task {self.name} uses task(s) {unknown} the model does not predict: {list(tasks)}"
+            )
+        p = probs[:, [list(tasks).index(t) for t in self.inputs]].double()
+        p = torch.where(torch.tensor(self.negated), 1.0 - p, p)
+        out = 1.0 - (1.0 - p).prod(1) if self.operator == "or" else p.prod(1)
+        return out.to(probs.dtype)
+
 
 def parse_derived(derived: Mapping[str, str] | None) -> list[DerivedTask]:
     """The ``data.derived`` mapping as :class:`DerivedTask` rules, in order; a one-line ConfigError if malformed."""
