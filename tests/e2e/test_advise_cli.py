@@ -44,3 +44,11 @@ def test_a_typo_in_an_override_fails_before_any_job(tmp_path):
     proc = run_cli([*ARGS, "--out", str(tmp_path / "a"), "model.widht=3"], tmp_path, module="mtlkit.cli.advise")
     assert proc.returncode == 2 and "do not compose" in proc.stdout
     assert not (tmp_path / "a").exists()
+
+
+def test_groupings_from_a_recorded_affinity_print_the_override_as_typed(tmp_path):
+    csv = REPO / "docs" / "experiments" / "advise" / "road" / "affinity.csv"
+    proc = run_cli(["--groupings-from", str(csv), "--k", "3"], tmp_path, module="mtlkit.cli.advise")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    text = proc.stdout.replace("\n", "")
+    assert "<- best" in text and "train it: mtlkit-train approach=grouped 'approach.groups=[[" in text

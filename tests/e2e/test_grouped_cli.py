@@ -27,6 +27,9 @@ def test_the_readme_commands_run_on_the_default_data(tmp_path):
     )
     assert auto.returncode == 0, auto.stderr[-3000:]
     assert "groups=auto (k=2" in auto.stdout
+    chosen = results(run_dirs(tmp_path / "b")[0])["groups"]
+    line = "'approach.groups=[" + ",".join("[" + ",".join(g) + "]" for g in chosen) + "]'"
+    assert line in auto.stdout.replace("\n", "")  # printed as typed, not eaten as rich markup
     run_dir = run_dirs(tmp_path / "b")[0]
     assert len(results(run_dir)["groups"]) == 2 and (run_dir / "affinity" / "affinity.png").is_file()
 

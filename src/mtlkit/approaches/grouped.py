@@ -120,6 +120,7 @@ class Grouped(Approach):
         get_console().print(
             f"groups=auto (k={self.k}, {grouping.method} search, score {grouping.score:+.3g}): {chosen['groups']}; "
             f"the same by hand: {override_line(chosen['groups'])}",
+            markup=False,  # [[a,b],[c]] is not rich markup
             highlight=False,
             soft_wrap=True,
         )

@@ -47,7 +47,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--metric", default="auroc", help="the metric of the verdict (default auroc)")
     p.add_argument("--split", default="test", choices=["val", "test"], help="the split of the verdict (default test)")
     p.add_argument("--out", type=Path, default=None, help="output folder (default $MTLKIT_LOG_DIR/advise/<time>)")
+    p.add_argument(
+        "--groupings-from",
+        type=Path,
+        default=None,
+        metavar="RUN",
+        help="train nothing: print the best grouping for each k from the affinity of RUN (a run folder of "
+        "affinity=tag, or its affinity.csv), with the override line that trains it",
+    )
     return p
+
+
+def print_groupings_from(source: Path, k_max: int | None = None) -> None:
+    """The best grouping into k networks for every k from a recorded affinity (no training)."""
+    from mtlkit.grouping.affinity import affinity_matrix
+    from mtlkit.grouping.files import read_affinity
+    from mtlkit.grouping.outputs import print_groupings
+    from mtlkit.grouping.search import best_groupings
+
+    tasks, z = affinity_matrix(read_affinity(source))
+    print_groupings(best_groupings(tasks, z, k_max))
 
 
 def check_overrides(overrides: Sequence[str]) -> DictConfig:
@@ -72,6 +91,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args, overrides = parser().parse_known_args(argv)
     console = get_console()
     try:
+        if args.groupings_from is not None:
+            print_groupings_from(args.groupings_from, args.k)
+            return 0
         unknown = [o for o in overrides if o.startswith("-")]
         if unknown:
             raise ConfigError(f"unknown option(s) {unknown}; see {PROG} --help (train overrides are key=value)")

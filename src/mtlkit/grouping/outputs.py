@@ -8,6 +8,7 @@ from typing import Any
 
 from hydra.utils import instantiate
 from omegaconf import DictConfig
+from rich.markup import escape
 from rich.table import Table
 
 from mtlkit.console import get_console
@@ -55,10 +56,12 @@ def print_groupings(groupings: list[Grouping]) -> None:
         table.add_column(column)
     for g in groupings:
         mark = " <- best" if g is best else ""
-        table.add_row(str(g.k), f"{g.score:+.3g}{mark}", "  ".join("[" + ", ".join(grp) + "]" for grp in g.groups))
+        groups = "  ".join("{" + ", ".join(grp) + "}" for grp in g.groups)
+        table.add_row(str(g.k), f"{g.score:+.3g}{mark}", escape(groups))
     console = get_console()
     console.print(table)
-    console.print(f"train it: mtlkit-train {override_line(best.as_lists())}", highlight=False, soft_wrap=True)
+    line = f"train it: mtlkit-train {override_line(best.as_lists())}"
+    console.print(line, markup=False, highlight=False, soft_wrap=True)  # [[a,b],[c]] is not rich markup
 
 
 def finish_affinity(callback: TaskAffinity, out_dir: str | Path, title: str = "") -> dict[str, Any]:
