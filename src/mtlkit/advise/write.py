@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from mtlkit.advise.verdict import ArmResult, Verdict
@@ -96,8 +97,8 @@ def print_verdict(verdict: Verdict, console: Console) -> None:
             table.add_row(*row)
         console.print(table)
     for problem in verdict.problems:
-        console.print(f"[yellow]missing: {problem}", highlight=False, soft_wrap=True)
-    console.print(f"[bold]verdict:[/bold] {verdict.recommendation}", highlight=False, soft_wrap=True)
+        console.print(f"[yellow]missing: {escape(problem)}", highlight=False, soft_wrap=True)
+    console.print(f"[bold]verdict:[/bold] {escape(verdict.recommendation)}", highlight=False, soft_wrap=True)
 
 
 def _markdown(header: list[str], rows: list[list[str]]) -> str:

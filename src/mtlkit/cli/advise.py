@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 
 from omegaconf import DictConfig
+from rich.markup import escape
 
 from mtlkit.advise.plan import Plan
 from mtlkit.console import get_console
@@ -130,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         verdict = advise(plan, out)
     except MtlkitError as err:
-        console.print(f"[red]{PROG}: error: {err}", highlight=False, soft_wrap=True)
+        console.print(f"[red]{PROG}: error: {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
     return 0 if not verdict.problems else 1
 
