@@ -22,11 +22,8 @@ import tempfile
 from pathlib import Path
 
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import open_dict
 
-from mtlkit.config import CONFIG_DIR
+from mtlkit.config import compose_train
 from mtlkit.run import train
 
 
@@ -43,12 +40,7 @@ def config(tasks: int, every: int | None, out: Path):
     ]
     if every is not None:
         overrides += ["affinity=tag", f"affinity.every={every}"]
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(out)
-    return cfg
+    return compose_train(overrides, out)
 
 
 def main() -> None:

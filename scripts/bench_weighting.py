@@ -58,16 +58,14 @@ from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
 from hydra.utils import instantiate
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 from pytorch_lightning.callbacks import Callback
 from torch import nn
 from torch.profiler import ProfilerActivity, profile
 
 from mtlkit.build.builders import build_datamodule, build_module, build_trainer
-from mtlkit.config import CONFIG_DIR
+from mtlkit.config import CONFIG_DIR, compose_train
 from mtlkit.models.module import MultiTaskModule
 
 LOSS_METHODS = ["ew", "static", "task_mean", "uw", "dwa", "rlw", "gradnorm", "famo", "imtl_l"]
@@ -88,12 +86,7 @@ MALLOC_FIXED = {"MALLOC_MMAP_THRESHOLD_": "33554432", "MALLOC_TRIM_THRESHOLD_": 
 
 def compose_cfg(overrides: list[str], out_dir: Path) -> DictConfig:
     """The train config as ``mtlkit-train`` composes it, with ``paths.output_dir`` set to ``out_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(out_dir)
-    return cfg
+    return compose_train(overrides, out_dir)
 
 
 def base_overrides(tasks: int, cache_dir: Path) -> list[str]:

@@ -3,14 +3,30 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 _SOURCE = Path(__file__).resolve().parents[2] / "conf"
 _PACKAGED = Path(__file__).resolve().parent / "conf"
 CONFIG_DIR = _SOURCE if (_SOURCE / "train.yaml").is_file() else _PACKAGED
+
+
+def compose_train(overrides: Sequence[str] = (), output_dir: str | Path | None = None) -> DictConfig:
+    """The train config as ``mtlkit-train`` composes it from ``overrides`` (outside a Hydra run: no ``hydra.*``
+    runtime), with ``paths.output_dir`` set to ``output_dir`` when given. Hydra's composition errors propagate."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        cfg = compose(config_name="train", overrides=list(overrides))
+    if output_dir is not None:
+        with open_dict(cfg):
+            cfg.paths.output_dir = str(output_dir)
+    return cfg
 
 
 # -- resolvers used by conf/ (registered on import; mtlkit.cli.train imports this module before Hydra starts) ---------

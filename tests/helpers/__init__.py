@@ -8,21 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from hydra import compose, initialize_config_dir
-from hydra.core.global_hydra import GlobalHydra
-from omegaconf import DictConfig, open_dict
+from omegaconf import DictConfig
 
-from mtlkit.config import CONFIG_DIR
+from mtlkit.config import compose_train
 
 
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
     """The composed train config with ``paths.output_dir`` pointing at ``output_dir``."""
-    GlobalHydra.instance().clear()
-    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    with open_dict(cfg):
-        cfg.paths.output_dir = str(output_dir)
-    return cfg
+    return compose_train(overrides, output_dir)
 
 
 def run_cli(

@@ -72,20 +72,13 @@ def print_groupings_from(source: Path, k_max: int | None = None) -> None:
 
 def check_overrides(overrides: Sequence[str]) -> DictConfig:
     """Compose the train config with ``overrides`` once, so that a typo fails now, not in every job."""
-    from hydra import compose, initialize_config_dir
-    from hydra.core.global_hydra import GlobalHydra
+    from mtlkit.config import compose_train
 
-    from mtlkit.config import CONFIG_DIR
-
-    GlobalHydra.instance().clear()
     try:
-        with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-            return compose(config_name="train", overrides=list(overrides))
+        return compose_train(overrides)
     except Exception as err:
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise ConfigError(f"the overrides {list(overrides)} do not compose: {first}") from err
-    finally:
-        GlobalHydra.instance().clear()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -109,6 +109,15 @@ def test_balancing_inside_groups(method, tmp_path):
         )
     )
     assert res["metrics"]["test"]["macro"]["auroc"] is not None
+    if method == "famo":  # weights normalised inside each group: pedestrian alone weighs 1, the others share 1
+        tasks, history = res["task_weights"]["tasks"], res["task_weights"]["weights"]
+        assert history
+        for weights in history:
+            w = dict(zip(tasks, weights))
+            assert w["pedestrian"] == pytest.approx(1.0)
+            assert w["car"] + w["stop_sign"] + w["traffic_light"] == pytest.approx(1.0)
+        ckpt = torch.load(res["best_checkpoint"], map_location="cpu", weights_only=False)
+        assert {"weighting.inner.0.logits", "weighting.inner.1.logits"} <= set(ckpt["state_dict"])
 
 
 @pytest.mark.parametrize(
