@@ -7,6 +7,15 @@ from pathlib import Path
 
 import pytest
 
+from tests.torchvision_shim.torchvision_ops import install as install_torchvision_shim
+
+# timm needs torchvision, whose wheel here cannot load against the CPU torch (../shared/docs/ENVIRONMENT.md): the
+# test environment declares the two operators torchvision's import needs, in this process and (PYTHONPATH) in every
+# subprocess. It does nothing where torchvision works, and the mtlkit package never uses it.
+install_torchvision_shim()
+_SHIM = str(Path(__file__).resolve().parent / "torchvision_shim")
+os.environ["PYTHONPATH"] = os.pathsep.join([_SHIM, *filter(None, [os.environ.get("PYTHONPATH")])])
+
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_SILENT", "true")

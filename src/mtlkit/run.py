@@ -15,6 +15,7 @@ from omegaconf import DictConfig, OmegaConf
 from mtlkit.approaches.base import Approach
 from mtlkit.build.builders import build_datamodule, check_gradient_method_launch
 from mtlkit.config_checks import check_config
+from mtlkit.data.model_normalization import resolve_model_normalization
 from mtlkit.errors import ConfigError
 from mtlkit.evaluation.results import print_metrics_table, write_results
 from mtlkit.evaluation.thresholds import rule_of_config
@@ -48,6 +49,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_gradient_method_launch(cfg)  # before any data is built
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     prepare_launch(cfg)
+    resolve_model_normalization(cfg)  # data.normalize=model: the pretrained model's mean/std, printed
     t0 = time.perf_counter()
     dm = build_datamodule(cfg.data)
     data_s = time.perf_counter() - t0

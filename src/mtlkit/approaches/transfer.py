@@ -104,18 +104,25 @@ def finetune_settings(cfg: DictConfig) -> dict[str, Any]:
 
 
 def build_finetune_module(
-    cfg: DictConfig, dm: MultiLabelDataModule, ckpt: dict[str, Any], file: Path | str, settings: dict[str, Any]
+    cfg: DictConfig,
+    dm: MultiLabelDataModule,
+    ckpt: dict[str, Any] | None,
+    file: Path | str,
+    settings: dict[str, Any],
 ) -> tuple[MultiTaskModule, dict[str, Any]]:
-    """``cfg.model`` with the checkpoint's backbone weights and freshly initialised heads for the tasks of ``dm``."""
-    state, origin = backbone_state(ckpt, cfg.transfer.get("task"), file)
+    """``cfg.model`` with the checkpoint's backbone weights (``ckpt`` None: the model's own pretrained weights,
+    ``transfer.source=pretrained``) and freshly initialised heads for the tasks of ``dm``."""
     backbone = build_backbone(cfg.model, dm.input_shape)
-    load_backbone(backbone, state, ckpt["mtlkit"], cfg.model, file)
-    saved_shape = ckpt["mtlkit"].get("input_shape")
-    if saved_shape and list(saved_shape) != list(dm.input_shape):
-        get_console().print(
-            f"[yellow]note: the backbone was trained on inputs of shape {list(saved_shape)}; "
-            f"the target data has {list(dm.input_shape)}"
-        )
+    origin: dict[str, Any] = {}
+    if ckpt is not None:
+        state, origin = backbone_state(ckpt, cfg.transfer.get("task"), file)
+        load_backbone(backbone, state, ckpt["mtlkit"], cfg.model, file)
+        saved_shape = ckpt["mtlkit"].get("input_shape")
+        if saved_shape and list(saved_shape) != list(dm.input_shape):
+            get_console().print(
+                f"[yellow]note: the backbone was trained on inputs of shape {list(saved_shape)}; "
+                f"the target data has {list(dm.input_shape)}"
+            )
     module = build_module(  # TaskHeads are created here: freshly initialised
         cfg,
         dm.input_shape,
@@ -126,6 +133,7 @@ def build_finetune_module(
         head_layers=int(settings.get("head_layers") or 1),
         head_hidden=settings.get("head_hidden"),
         backbone_lr_scale=float(settings.get("backbone_lr_scale", 1.0)),
+        lr_decay=None if settings.get("lr_decay") is None else float(settings["lr_decay"]),
     )
     network = f" (network of task '{origin['task']}')" if "task" in origin else ""
     get_console().print(
@@ -135,6 +143,32 @@ def build_finetune_module(
         soft_wrap=True,
     )
     return module, origin
+
+
+def pretrained_weights(cfg: DictConfig) -> str | None:
+    """``transfer.source=pretrained``: the model's own weights file (checked); None for ``transfer.source=data``."""
+    source = cfg.transfer.get("source") or "data"
+    if source == "data":
+        return None
+    if source != "pretrained":
+        raise ConfigError(f"transfer.source={source}: choose data (pre-train on `source` here) or pretrained")
+    if cfg.transfer.get("checkpoint") is not None:
+        raise ConfigError(
+            "transfer.source=pretrained starts from the model's own weights, transfer.checkpoint from another run's: "
+            "give one of them (drop transfer.checkpoint, or set transfer.source=data)"
+        )
+    weights = cfg.model.get("pretrained")
+    if weights is None:
+        raise ConfigError(
+            "transfer.source=pretrained needs a model with its own weights: model=timm model.name=NAME "
+            "model.pretrained=FILE (README, 'Fine-tuning a pretrained network')"
+        )
+    return str(weights)
+
+
+def model_summary(cfg: DictConfig) -> dict[str, Any]:
+    """The model config, as results.json records a transfer source's."""
+    return OmegaConf.to_container(cfg.model, resolve=True)  # type: ignore[return-value]
 
 
 def check_no_resume(cfg: DictConfig) -> None:
@@ -181,7 +215,7 @@ class Transfer(Approach):
         the checkpoint to start from, and whether the source's and target's configs give inputs of one backbone."""
         check_no_resume(cfg)
         load_strategy(finetune_settings(cfg))
-        if source_checkpoint(cfg) is None:
+        if pretrained_weights(cfg) is None and source_checkpoint(cfg) is None:
             check_inputs(cfg.model, config_side(cfg.source, "source", SOURCE), config_side(cfg.data, "data", TARGET))
 
     def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
@@ -192,10 +226,15 @@ class Transfer(Approach):
         phases = strategy.phases(None if fast else cfg.trainer.get("max_epochs"))  # fail before any training
 
         t0 = time.perf_counter()
-        chosen = source_checkpoint(cfg)
+        weights = pretrained_weights(cfg)
+        chosen = None if weights is not None else source_checkpoint(cfg)
         target = config_side(cfg.data, "data", TARGET, dm.input_shape)
         stage_taken = None
-        if chosen is not None:
+        ckpt: dict[str, Any] | None
+        if weights is not None:  # transfer.source=pretrained: the model loads its own weights
+            ckpt, file = None, weights
+            source = {"pretrained_here": False, "pretrained_weights": weights, "model_config": model_summary(cfg)}
+        elif chosen is not None:
             ckpt, file = load_checkpoint(chosen[0])
             stage_taken = chosen[1]
             shape = ckpt["mtlkit"].get("input_shape")
@@ -227,7 +266,7 @@ class Transfer(Approach):
             stage = stage_config(cfg, name, trainer=None if epochs is None or fast else {"max_epochs": epochs})
             extra, schedule = [], None
             if len(fit_phases) == 1:
-                set_trainable(module.backbone, fit_phases[0].trainable_blocks)
+                set_trainable(module.backbone, fit_phases[0].trainable_blocks, fit_phases[0].blocks)
                 records.append(phase_record(fit_phases[0], module))
                 print_trainable(module, f"fine-tuning, phase '{fit_phases[0].name}'")
             else:

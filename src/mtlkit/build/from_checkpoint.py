@@ -31,6 +31,8 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
     if architecture not in MODULE_CLASSES:
         raise CheckpointError(f"{file} holds an unknown architecture {architecture!r}; known: {sorted(MODULE_CLASSES)}")
     cfg = OmegaConf.create(config)
+    if cfg.model.get("pretrained") is not None:  # the checkpoint holds the weights: the file is not needed again
+        cfg.model.pretrained = None
     state = dict(ckpt["state_dict"])
     try:
         weighting = build_weighting(cfg, meta["tasks"], meta.get("groups"))

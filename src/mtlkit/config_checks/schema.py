@@ -14,6 +14,7 @@ To check a new key, add one line below (``"group.key": integer(min=1)``), or, fr
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from mtlkit.config_checks.rules import LISTS, MAPPINGS, Rule, either, flag, integer, number, one_of, text
@@ -54,6 +55,11 @@ def _interval(value: Any) -> bool:
     if isinstance(value, int):
         return value >= 1
     return isinstance(value, float) and 0.0 < value <= 1.0
+
+
+def _weights_file(value: Any) -> bool:
+    """``model.pretrained``: an existing local file (never a hub name: nothing is downloaded)."""
+    return isinstance(value, str) and Path(value).expanduser().is_file()
 
 
 def _fast_dev_run(value: Any) -> bool:
@@ -99,6 +105,14 @@ SCHEMA: dict[str, Rule] = {
     "transfer.pretrain.max_epochs": integer(1),
     # -- model, heads, loss, optimisation ------------------------------------------------------------------------
     "model.width": integer(1),
+    "model.pretrained": either(
+        "null or the path of a local weights file (nothing is downloaded; README, 'Fine-tuning a pretrained network')",
+        _weights_file,
+        null=True,
+    ),
+    "model.in_chans": integer(1, null=True),
+    "model.drop_rate": number(0, 1, max_open=True),
+    "model.drop_path_rate": number(0, 1, max_open=True, null=True),
     "model.depth": integer(1),
     "model.dropout": number(0, 1, max_open=True),
     "head.layers": integer(1),
@@ -123,6 +137,8 @@ SCHEMA: dict[str, Rule] = {
     "finetune.head_hidden": integer(1, null=True),
     "finetune.backbone_lr_scale": number(0),
     "finetune.k": integer(0),
+    "finetune.lr_decay": number(0, 1, min_open=True, null=True),
+    "transfer.source": one_of("data", "pretrained"),
     "finetune.unfreeze_epoch": integer(0),
     "finetune.probe_epochs": integer(0),
     # -- callbacks -----------------------------------------------------------------------------------------------
@@ -163,6 +179,7 @@ SCHEMA: dict[str, Rule] = {
     "data.categorical": one_of("onehot", "error"),
     "data.max_categories": integer(1),
     "data.resize": one_of("stretch", "crop", "pad"),
+    "data.normalize": one_of("data", "model"),
     "data.in_memory": flag(),
     "data.skip_bad_images": flag(),
     "data.shift": number(0, 1),

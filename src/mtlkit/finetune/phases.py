@@ -15,6 +15,7 @@ statistics (the head then trains on batch statistics and is evaluated on running
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -22,51 +23,68 @@ import pytorch_lightning as pl
 from torch import nn
 
 from mtlkit.errors import ConfigError
+from mtlkit.models.backbones.base import ordered_blocks
 from mtlkit.models.trainable import print_trainable, trainable_summary
 
 
 @dataclass(frozen=True)
 class Phase:
-    """``trainable_blocks`` last backbone blocks train from ``start_epoch`` on; ``fit`` numbers separate fits."""
+    """``trainable_blocks`` last backbone blocks train from ``start_epoch`` on; ``fit`` numbers separate fits.
+
+    ``blocks``, when given, names the blocks that train instead (0-based, input to output; ``finetune=blocks``).
+    """
 
     name: str
     trainable_blocks: int | None
     start_epoch: int = 0
     fit: int = 0
     epochs: int | None = None
+    blocks: tuple[int, ...] | None = None
 
 
-def backbone_blocks(backbone: nn.Module) -> nn.ModuleList:
-    blocks = getattr(backbone, "blocks", None)
-    if not isinstance(blocks, nn.ModuleList) or len(blocks) == 0:
+def backbone_blocks(backbone: nn.Module) -> list[nn.Module]:
+    """The backbone's ordered blocks (input to output), or a ConfigError if it has none."""
+    blocks = ordered_blocks(backbone)
+    if not blocks:
         raise ConfigError(
-            f"{type(backbone).__name__} exposes no ordered `blocks`; freezing part of a backbone needs them "
+            f"{type(backbone).__name__} exposes no ordered blocks; freezing part of a backbone needs them "
             "(see mtlkit.models.backbones.Backbone), or use finetune=full"
         )
     return blocks
 
 
-def set_trainable(backbone: nn.Module, trainable_blocks: int | None) -> None:
-    """Let the last ``trainable_blocks`` blocks of ``backbone`` train (None: all); freeze the rest, in eval mode.
-
-    Parameters outside the blocks count as the input side (frozen unless all train), except a ``pool`` module,
-    which belongs to the last block.
-    """
+def chosen_blocks(n_blocks: int, trainable_blocks: int | None, blocks: Sequence[int] | None = None) -> list[int]:
+    """Indices of the blocks that train: ``blocks`` as given, else the last ``trainable_blocks`` (None: all)."""
+    if blocks is not None:
+        bad = sorted({int(b) for b in blocks if not 0 <= int(b) < n_blocks})
+        if bad:
+            raise ConfigError(
+                f"finetune.blocks names block(s) {bad} but the backbone has {n_blocks} blocks, numbered 0 (input "
+                f"side) to {n_blocks - 1} (output side); choose among those"
+            )
+        return sorted({int(b) for b in blocks})
     if trainable_blocks is None:
+        return list(range(n_blocks))
+    k = int(trainable_blocks)
+    if not 0 <= k <= n_blocks:
+        raise ConfigError(f"finetune.k={k} but the backbone has {n_blocks} blocks; choose 0 to {n_blocks}")
+    return list(range(n_blocks - k, n_blocks))
+
+
+def set_trainable(backbone: nn.Module, trainable_blocks: int | None, blocks: Sequence[int] | None = None) -> None:
+    """Let the last ``trainable_blocks`` blocks of ``backbone`` train (None: all), or the ``blocks`` named; freeze
+    the rest, in eval mode (BatchNorm statistics and dropout as pre-trained).
+
+    Parameters outside every block count as the input side: frozen unless the whole backbone trains.
+    """
+    if trainable_blocks is None and blocks is None:
         backbone.requires_grad_(True)
         backbone.train()
         return
-    blocks = backbone_blocks(backbone)
-    k = int(trainable_blocks)
-    if not 0 <= k <= len(blocks):
-        raise ConfigError(f"finetune.k={k} but the backbone has {len(blocks)} blocks; choose 0 to {len(blocks)}")
-    pool = getattr(backbone, "pool", None)
-    outside = [m for m in backbone.children() if m is not blocks]
-    trainable = list(blocks)[len(blocks) - k :] + ([pool] if k > 0 and isinstance(pool, nn.Module) else [])
-    frozen = list(blocks)[: len(blocks) - k] + [m for m in outside if not any(m is t for t in trainable)]
-    for module in frozen:
-        module.requires_grad_(False)
-        module.eval()
+    ordered = backbone_blocks(backbone)
+    trainable = [ordered[i] for i in chosen_blocks(len(ordered), trainable_blocks, blocks)]
+    backbone.requires_grad_(False)
+    backbone.eval()
     for module in trainable:
         module.requires_grad_(True)
         module.train()
@@ -95,7 +113,7 @@ class FreezeSchedule(pl.Callback):
         phase = self.phase_at(trainer.current_epoch)
         if phase is self.active:
             return
-        set_trainable(pl_module.backbone, phase.trainable_blocks)
+        set_trainable(pl_module.backbone, phase.trainable_blocks, phase.blocks)
         self.active = phase
         if trainer.is_global_zero:
             print_trainable(pl_module, f"epoch {trainer.current_epoch}, phase '{phase.name}'")

@@ -36,6 +36,7 @@ from mtlkit.evaluation.thresholds import (
     threshold_rule,
 )
 from mtlkit.models.heads import TaskHeads
+from mtlkit.models.lr_decay import layer_decay_groups
 from mtlkit.objective.masked_task_loss import MaskedTaskLoss
 from mtlkit.objective.sharding import world_size
 from mtlkit.objective.task_gradient_monitor import TaskGradientMonitor
@@ -63,6 +64,8 @@ class MultiTaskModule(pl.LightningModule):
         head_layers / head_hidden: depth and width of each task head.
         loss_normalization / loss_unknown: see :func:`mtlkit.objective.masked_bce.masked_bce`.
         backbone_lr_scale: learning-rate multiplier for backbone parameters.
+        lr_decay: layer-wise learning-rate decay over the backbone's blocks (``finetune.lr_decay``; None: none),
+            see :mod:`mtlkit.models.lr_decay`.
         weighting: turns the per-task losses into what is backpropagated (default: equal weighting, the seed
             formula); see :mod:`mtlkit.objective.weighting.base`.
         pos_weight: ``[T]`` weights of the positive entries in the loss (``loss.pos_weight``); None: 1.
@@ -94,6 +97,7 @@ class MultiTaskModule(pl.LightningModule):
         gradient_clip_algorithm: str | None = None,
         meta: dict | None = None,
         eval_threshold: float | str | None = None,
+        lr_decay: float | None = None,
     ):
         super().__init__()
         self.backbone = backbone
@@ -110,6 +114,7 @@ class MultiTaskModule(pl.LightningModule):
         self.gradient_clip_val = gradient_clip_val
         self.gradient_clip_algorithm = gradient_clip_algorithm
         self.backbone_lr_scale = backbone_lr_scale
+        self.lr_decay = lr_decay
         self.meta = dict(meta or {})
         rule = rule_of_config(self.meta.get("config")) if eval_threshold is None else threshold_rule(eval_threshold)
         self.threshold_rule = rule
@@ -264,13 +269,20 @@ class MultiTaskModule(pl.LightningModule):
         self._eval_epoch_end("test")
 
     def parameter_groups(self) -> list[dict]:
-        """Trainable parameters: backbone, heads and the weighting's own, each in a group (per-group learning rates)."""
+        """Trainable parameters: backbone (one group per block with ``lr_decay``), heads and the weighting's own,
+        each in a group (per-group learning rates)."""
+        if self.lr_decay is not None:
+            backbone = layer_decay_groups(self.backbone, float(self.lr_decay), self.backbone_lr_scale)
+        else:
+            backbone = [
+                {
+                    "name": "backbone",
+                    "params": [p for p in self.backbone.parameters() if p.requires_grad],
+                    "lr_scale": self.backbone_lr_scale,
+                }
+            ]
         groups = [
-            {
-                "name": "backbone",
-                "params": [p for p in self.backbone.parameters() if p.requires_grad],
-                "lr_scale": self.backbone_lr_scale,
-            },
+            *backbone,
             {"name": "heads", "params": [p for p in self.heads.parameters() if p.requires_grad], "lr_scale": 1.0},
             {
                 "name": "weighting",

@@ -7,6 +7,7 @@ from typing import Any
 from torch import nn
 
 from mtlkit.console import get_console
+from mtlkit.models.backbones.base import ordered_blocks
 
 
 def _count(module: nn.Module) -> tuple[int, int]:
@@ -32,8 +33,9 @@ def trainable_summary(module: nn.Module) -> dict[str, Any]:
         "trainable_pct": round(100.0 * trainable / max(total, 1), 4),
         "parts": parts,
     }
-    blocks = getattr(getattr(module, "backbone", None), "blocks", None)
-    if isinstance(blocks, nn.ModuleList):
+    backbone = getattr(module, "backbone", None)
+    blocks = ordered_blocks(backbone) if isinstance(backbone, nn.Module) else None
+    if blocks:
         summary["blocks"] = [{"total": t, "trainable": tr} for t, tr in map(_count, blocks)]
     return summary
 

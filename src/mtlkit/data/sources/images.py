@@ -54,6 +54,9 @@ class ImageDataModule(LabelledFileDataModule):
         resize: ``stretch``, ``crop`` (centre crop after scaling) or ``pad`` (black borders).
         in_memory: decode everything at start-up (fast) or read each batch from disk.
         mean, std: per-channel normalisation in [0, 1] units (default: measured on the train images).
+        normalize: ``data`` (``mean``/``std``, or measured) or ``model``: the pretrained model's statistics, filled
+            into ``mean``/``std`` before the data are built (:mod:`mtlkit.data.model_normalization`); grey images
+            take the mean of the three RGB values.
         augment: training augmentations, a subset of ``hflip, vflip, shift, brightness``.
         shift: largest ``shift`` translation, as a fraction of the image size.
         skip_bad_images: leave out rows whose image is missing or unreadable (default: fail, naming them).
@@ -82,6 +85,7 @@ class ImageDataModule(LabelledFileDataModule):
         in_memory: bool = True,
         mean: Sequence[float] | None = None,
         std: Sequence[float] | None = None,
+        normalize: str = "data",
         augment: Sequence[str] = (),
         shift: float = 0.1,
         skip_bad_images: bool = False,
@@ -98,6 +102,9 @@ class ImageDataModule(LabelledFileDataModule):
         self._chosen: dict[str, Any] = {}
         self.resize = resize
         self.in_memory = in_memory
+        if normalize not in ("data", "model"):
+            raise ConfigError(f"data.normalize={normalize}: choose data (the images' mean/std) or model (model=timm)")
+        self.normalize = normalize
         self.mean, self.std = mean, std
         if channels is not None:
             self.check_stats()
@@ -111,6 +118,9 @@ class ImageDataModule(LabelledFileDataModule):
         self._paths: list[str] = []
 
     def check_stats(self) -> None:
+        if self.normalize == "model" and self.channels == 1:  # RGB statistics of the weights, for grey images
+            self.mean = [sum(self.mean) / 3] if self.mean is not None and len(self.mean) == 3 else self.mean
+            self.std = [sum(self.std) / 3] if self.std is not None and len(self.std) == 3 else self.std
         for key, v in (("data.mean", self.mean), ("data.std", self.std)):
             if v is not None and len(v) != self.channels:
                 raise ConfigError(f"{key} needs {self.channels} values (one per channel), got {list(v)}")
