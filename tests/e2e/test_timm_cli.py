@@ -75,8 +75,13 @@ def test_wrong_pretrained_setups_fail_in_one_line_before_any_data(weights, tmp_p
         (["model=timm", "model.name=test_resnet", f"model.pretrained={file}.missing"], "model.pretrained"),
         (["model=timm", "model.name=resnet_18"], "model.name='resnet_18' is not a timm architecture"),
         (
-            ["model=timm", f"model.pretrained={file}", "approach=transfer", "transfer.source=pretrained",
-             f"transfer.checkpoint={file}"],
+            [
+                "model=timm",
+                f"model.pretrained={file}",
+                "approach=transfer",
+                "transfer.source=pretrained",
+                f"transfer.checkpoint={file}",
+            ],
             "give one of them",
         ),  # fmt: skip
     ]

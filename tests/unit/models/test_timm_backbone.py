@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from mtlkit.errors import ConfigError
-from mtlkit.models.backbones.timm_backbone import TimmBackbone
 from mtlkit.models.backbones.base import ordered_blocks
+from mtlkit.models.backbones.timm_backbone import TimmBackbone
 
 timm = pytest.importorskip("timm")  # the dev extra installs it; tests/conftest.py makes it importable here
 
@@ -63,7 +63,8 @@ def test_blocks_are_timms_stages_input_to_output_without_the_stem(name, blocks, 
     assert len(listed) == len(names) and len(names) in (4, 6)
     in_blocks = {id(p) for b in listed for p in b.parameters()}
     outside = [n for n, p in backbone.named_parameters() if id(p) not in in_blocks]
-    assert outside and all(n.split(".")[1] in {"conv1", "bn1", "stem", "patch_embed", "cls_token", "pos_embed"} for n in outside)
+    stem = {"conv1", "bn1", "stem", "patch_embed", "cls_token", "pos_embed"}
+    assert outside and all(n.split(".")[1] in stem for n in outside)
     assert len(in_blocks) + len(outside) == len(list(backbone.parameters()))  # each parameter in one place
 
 

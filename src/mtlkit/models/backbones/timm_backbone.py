@@ -27,7 +27,7 @@ from mtlkit.errors import ConfigError
 from mtlkit.models.backbones.base import Backbone
 
 HOW_TO_GET_WEIGHTS = (
-    "on a machine with internet: python -c \"import timm, torch; "
+    'on a machine with internet: python -c "import timm, torch; '
     "torch.save(timm.create_model('{name}', pretrained=True).state_dict(), '{name}.pth')\", "
     "then model.pretrained=/path/to/{name}.pth"
 )
@@ -39,7 +39,7 @@ def import_timm() -> Any:
         import timm
     except ImportError as err:
         raise ConfigError(
-            f"model=timm needs timm and torchvision ({err}); install them with: pip install -e \".[timm]\" "
+            f'model=timm needs timm and torchvision ({err}); install them with: pip install -e ".[timm]" '
             "(with torch's matching torchvision build)"
         ) from err
     return timm
@@ -48,7 +48,7 @@ def import_timm() -> Any:
 def check_name(timm: Any, name: str) -> None:
     if not isinstance(name, str) or not timm.is_model(name):
         close = difflib.get_close_matches(str(name), timm.list_models(), n=5, cutoff=0.7) if name else []
-        hint = f"; close: {close}" if close else "; list them with python -c \"import timm; print(timm.list_models())\""
+        hint = f"; close: {close}" if close else '; list them with python -c "import timm; print(timm.list_models())"'
         raise ConfigError(f"model.name={name!r} is not a timm architecture{hint}")
 
 
