@@ -75,18 +75,24 @@ class Plan:
         return {k: d[k] for k in ("data_overrides", "balancing", "transfer", "affinity_every", "k", "epochs")}
 
 
+def balancing_methods(balancing: str | None) -> list[str]:
+    """The ``--balancing`` methods: one weighting name, several separated by commas, or none."""
+    return [m.strip() for m in (balancing or "").split(",") if m.strip() not in ("", "none", "null")]
+
+
 def base_arms(balancing: str | None, transfer: Sequence[str], tasks: int | None = None) -> list[Arm]:
-    """The arms that need no affinity: separate (``tasks`` networks), shared, shared + balancing, transfer."""
+    """The arms that need no affinity: separate (``tasks`` networks), shared, shared + each balancing method,
+    transfer."""
     arms = [
         Arm("separate", "separate networks", ("approach=separate",), tasks),
         Arm("shared", "one shared network", ("approach=multitask",)),
     ]
-    if balancing:
+    for method in balancing_methods(balancing):
         arms.append(
             Arm(
-                f"shared_{balancing}",
-                f"one shared network with weighting={balancing}",
-                ("approach=multitask", f"weighting={balancing}"),
+                f"shared_{method}",
+                f"one shared network with weighting={method}",
+                ("approach=multitask", f"weighting={method}"),
             )
         )
     if transfer:

@@ -18,7 +18,7 @@ from pathlib import Path
 from omegaconf import DictConfig
 from rich.markup import escape
 
-from mtlkit.advise.plan import Plan
+from mtlkit.advise.plan import Plan, balancing_methods
 from mtlkit.console import get_console
 from mtlkit.errors import ConfigError, MtlkitError
 
@@ -41,7 +41,11 @@ def parser() -> argparse.ArgumentParser:
         help="steps: every network trains --epochs (separate networks get T times the compute); compute: shared "
         "networks get T/networks times the epochs (equal training compute); both",
     )
-    p.add_argument("--balancing", default="famo", help="weighting= of the balanced shared network; none: skip it")
+    p.add_argument(
+        "--balancing",
+        default="famo",
+        help="weighting= of the balanced shared network, or several: famo,task_mean (one arm each); none: skip it",
+    )
     p.add_argument("--k", type=int, default=None, help="networks of the grouped arm (default: best of 2..T-1)")
     p.add_argument("--affinity-every", type=int, default=5, help="affinity.every of the affinity run (default 5)")
     p.add_argument("--transfer", default="", help="overrides of a transfer arm, e.g. 'data@source=driving_source'")
@@ -102,9 +106,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         epochs = args.epochs if args.epochs is not None else int(cfg.trainer.max_epochs)
         if epochs < 1:
             raise ConfigError(f"--epochs {epochs}: give at least 1")
-        balancing = None if args.balancing in ("none", "null", "") else args.balancing
-        if balancing:
-            check_overrides([*data_overrides, f"weighting={balancing}"])
+        methods = balancing_methods(args.balancing)
+        balancing = ",".join(methods) or None
+        for method in methods:
+            check_overrides([*data_overrides, f"weighting={method}"])
         plan = Plan(
             data_overrides=data_overrides,
             seeds=list(range(args.seeds)),

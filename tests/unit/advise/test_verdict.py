@@ -176,3 +176,13 @@ def test_budget_arms_equal_steps_and_equal_compute():
         "grouped_x2",
         "shared_famo_x8",
     ]
+
+
+def test_several_balancing_methods_get_one_arm_each():
+    from mtlkit.advise.plan import balancing_methods, base_arms
+
+    assert balancing_methods("famo, task_mean") == ["famo", "task_mean"]
+    assert balancing_methods("none") == balancing_methods(None) == []
+    arms = base_arms("famo,task_mean", [], tasks=4)
+    assert [a.name for a in arms] == ["separate", "shared", "shared_famo", "shared_task_mean"]
+    assert arms[3].overrides == ("approach=multitask", "weighting=task_mean")
