@@ -43,6 +43,7 @@ class ArmResult:
     fit_s: float  # mean training time (s)
     seeds: list[int]
     problems: list[str] = field(default_factory=list)  # missing or failed runs, named
+    delta_by_seed: dict[str, float] = field(default_factory=dict)  # Δm_s (%) per paired seed (verdict.json)
 
     @property
     def worst_task(self) -> tuple[str, float] | None:
@@ -118,6 +119,7 @@ def compare(
         fit_s=_mean([_field(r, "timings", "fit_s") for r in runs.values()]),
         seeds=sorted(runs),
         problems=list(problems),
+        delta_by_seed=gains.by_seed,
     )
 
 

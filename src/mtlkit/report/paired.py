@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import statistics
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from mtlkit.evaluation.example_metrics import LOWER_IS_BETTER
@@ -117,6 +117,7 @@ class PairedGains:
     delta: Paired
     per_task: dict[str, Paired]
     unpaired: tuple[str, ...] = ()
+    by_seed: dict[str, float] = field(default_factory=dict)  # Δm_s (%) of each paired seed
 
     @property
     def worst_task(self) -> tuple[str, float] | None:
@@ -156,4 +157,5 @@ def paired_gains(
         delta=paired(deltas),
         per_task={t: paired(v) for t, v in per_task.items()},
         unpaired=tuple(str(s) for s in runs if s not in base),
+        by_seed={str(s): d for s, d in zip(common, deltas)},
     )

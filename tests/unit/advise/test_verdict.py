@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 import pytest
 from hypothesis import given, settings
@@ -64,6 +65,9 @@ def test_a_clear_win_is_recommended(tmp_path):
     assert shared.delta.verdict == "better" and v.recommended == "shared"
     assert shared.delta.mean == pytest.approx((0.05 / 0.8 + 0.04 / 0.7) / 2 * 100, rel=0.05)
     assert "better than separate networks" in v.recommendation and "50 % of the parameters" in v.recommendation
+    # verdict.json keeps each seed's Δm, so two advise runs can be compared seed by seed (round 2's C3a)
+    assert len(shared.delta_by_seed) == shared.delta.n
+    assert statistics.fmean(shared.delta_by_seed.values()) == pytest.approx(shared.delta.mean)
 
 
 def test_a_loss_everywhere_means_separate(tmp_path):
