@@ -5,6 +5,7 @@
 # with bf16, DDP on CUDA with one device, and the timm training benchmark in fp32 and bf16.
 #
 #   OUT=/tmp/gpu bash scripts/device_check.sh      # logs and benchmark JSON under $OUT
+#   ONLY=paths OUT=/tmp/gpu bash scripts/device_check.sh   # only the approach/feature paths on the GPU (last section)
 #
 # Where mtlkit is not installed (a bare GPU image with torch, Lightning and timm), put hydra-core, omegaconf and
 # antlr4 on PYTHONPATH first (EXTRA_SITE=folder), the rest is read from src/.
@@ -19,6 +20,7 @@ LOGS=${MTLKIT_LOG_DIR:-/tmp/mtlkit_device_runs}
 COMMON=(logger=csv callbacks.rich_progress_bar=null "hydra.run.dir=$LOGS/\${now:%H%M%S_%f}")
 
 nvidia-smi -L
+if [ "${ONLY:-}" != paths ]; then
 "$PY" -c "import torch, torchvision, timm, pytorch_lightning as pl; print('torch', torch.__version__, 'torchvision',
 torchvision.__version__, 'timm', timm.__version__, 'lightning', pl.__version__, torch.cuda.get_device_name())"
 
@@ -43,3 +45,23 @@ echo "== DDP on CUDA, one device"
 echo "== benchmark"
 "$PY" scripts/bench_timm.py --device cuda --precision 32 bf16 --batch-size 256 --steps 20 --repeats 5 \
   --json "$OUT/bench_timm_gpu.json" 2>&1 | tee "$OUT/bench_timm_gpu.md"
+fi
+
+echo "== every approach and the feature paths on the GPU (tiny runs; a gradient method needs torchjd[quadprog_projector])"
+SMALL=(trainer=gpu trainer.precision=bf16-mixed trainer.max_epochs=2 data.num_train=2000 data.num_val=500 data.num_test=500)
+check() {  # name, overrides...
+  local name=$1; shift
+  if "$PY" -m mtlkit.cli.train "${SMALL[@]}" "$@" "${COMMON[@]/hydra.run.dir=*/hydra.run.dir=$LOGS/$name}" \
+      > "$OUT/path_$name.log" 2>&1; then echo "ok     $name"; else echo "FAILED $name"; tail -5 "$OUT/path_$name.log"; fi
+}
+check separate approach=separate
+check grouped approach=grouped "approach.groups=[[pedestrian,car],[stop_sign,traffic_light]]"
+check transfer_gradual approach=transfer finetune=gradual finetune.unfreeze_epoch=1 transfer.pretrain.max_epochs=1 \
+  source.num_train=2000
+check affinity affinity=tag affinity.every=5
+check upgrad weighting=upgrad
+if "$PY" -m mtlkit.cli.predict "$LOGS/grouped" --device cuda --output "$OUT/pred.csv" > "$OUT/path_predict.log" 2>&1
+then echo "ok     predict --device cuda"; else echo "FAILED predict --device cuda"; tail -5 "$OUT/path_predict.log"; fi
+if "$PY" -m mtlkit.cli.advise --seeds 2 --epochs 1 --balancing famo --out "$LOGS/advise" trainer=gpu \
+    data.num_train=1000 data.num_val=300 data.num_test=300 callbacks.rich_progress_bar=null > "$OUT/path_advise.log" 2>&1
+then echo "ok     advise"; else echo "FAILED advise"; tail -5 "$OUT/path_advise.log"; fi

@@ -206,7 +206,13 @@ class MultiTaskModule(pl.LightningModule):
         """One manual optimisation step of a gradient method (see the module docstring)."""
         optimizer = self.optimizers()
         shared = list(losses.shared_parameters)
-        direction = self.weighting.aggregate(losses.jacobian(), losses) if shared else None
+        direction = None
+        if shared:
+            jacobian = losses.jacobian()
+            # In fp32, outside autocast: under bf16-mixed a Gramian J J^T would be computed in bf16 (and torchjd's
+            # projections hand it to numpy, which has no bf16).
+            with torch.autocast(device_type=jacobian.device.type, enabled=False):
+                direction = self.weighting.aggregate(jacobian.float(), losses)
         optimizer.zero_grad()
         self.manual_backward(self.weighting(losses))  # heads (and DDP's synchronisation) as in automatic mode
         if direction is not None:

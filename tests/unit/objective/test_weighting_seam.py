@@ -162,6 +162,25 @@ def test_a_gradient_method_trains_the_shared_parameters_on_its_direction(tmp_pat
         torch.testing.assert_close(p0.detach() - p1.detach(), g, rtol=1e-5, atol=1e-7)  # heads: the summed loss
 
 
+def test_a_gradient_method_aggregates_in_fp32_outside_autocast_under_bf16(tmp_path):
+    """bf16-mixed: the aggregation gets an fp32 Jacobian with autocast off. (UPGrad failed on a GPU, and here, on a
+    bf16 Gramian that torchjd hands to numpy.) UPGrad itself then trains."""
+    cfg = compose_config([*TINY, "weighting=upgrad", "trainer.precision=bf16-mixed", "callbacks.early_stopping=null"], tmp_path)
+    dm = build_datamodule(cfg.data)
+    module = build_module(cfg, dm.input_shape, dm.tasks)
+    seen, aggregate = [], module.weighting.aggregate
+
+    def spy(jacobian, losses):
+        seen.append((jacobian.dtype, torch.is_autocast_enabled("cpu")))
+        return aggregate(jacobian, losses)
+
+    module.weighting.aggregate = spy
+    before = [p.detach().clone() for p in module.backbone.parameters()]
+    build_trainer(cfg, max_steps=2, num_sanity_val_steps=0).fit(module, datamodule=dm)
+    assert seen == [(torch.float32, False)] * 2
+    assert any(not torch.equal(b, p) for b, p in zip(before, module.backbone.parameters()))
+
+
 def test_a_gradient_method_clips_and_steps_the_scheduler_by_hand(tmp_path):
     cfg = compose_config([*TINY, *GRADIENT, "+trainer.gradient_clip_val=0.001", "scheduler=cosine"], tmp_path)
     dm = build_datamodule(cfg.data)
