@@ -165,7 +165,8 @@ def test_a_gradient_method_trains_the_shared_parameters_on_its_direction(tmp_pat
 def test_a_gradient_method_aggregates_in_fp32_outside_autocast_under_bf16(tmp_path):
     """bf16-mixed: the aggregation gets an fp32 Jacobian with autocast off. (UPGrad failed on a GPU, and here, on a
     bf16 Gramian that torchjd hands to numpy.) UPGrad itself then trains."""
-    cfg = compose_config([*TINY, "weighting=upgrad", "trainer.precision=bf16-mixed", "callbacks.early_stopping=null"], tmp_path)
+    overrides = ["weighting=upgrad", "trainer.precision=bf16-mixed", "callbacks.early_stopping=null"]
+    cfg = compose_config([*TINY, *overrides], tmp_path)
     dm = build_datamodule(cfg.data)
     module = build_module(cfg, dm.input_shape, dm.tasks)
     seen, aggregate = [], module.weighting.aggregate
