@@ -12,7 +12,9 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from mtlkit.advise.plot import plot_verdict
 from mtlkit.advise.verdict import ArmResult, Verdict
+from mtlkit.errors import MtlkitError
 from mtlkit.report.delta import LOWER_IS_BETTER
 from mtlkit.report.paired import Paired
 
@@ -108,7 +110,8 @@ def _markdown(header: list[str], rows: list[list[str]]) -> str:
 
 
 def write_verdict(verdict: Verdict, out: Path, extra: dict[str, Any]) -> list[Path]:
-    """``verdict.md`` (the sentence, both tables, what is missing, how it was computed) and ``verdict.json``."""
+    """``verdict.md`` (the sentence, the picture, both tables, what is missing, how it was computed), ``verdict.json``
+    and ``verdict.png`` (:func:`mtlkit.advise.plot.plot_verdict`)."""
     from mtlkit.advise import verdict as rule
 
     md = [
@@ -136,7 +139,6 @@ def write_verdict(verdict: Verdict, out: Path, extra: dict[str, Any]) -> list[Pa
             f"{extra['grouping'].get('groups')} (score {extra['grouping'].get('score')}).",
             "",
         ]
-    (out / "verdict.md").write_text("\n".join(md))
 
     def arm_record(arm: ArmResult) -> dict[str, Any]:
         d = asdict(arm)
@@ -156,4 +158,13 @@ def write_verdict(verdict: Verdict, out: Path, extra: dict[str, Any]) -> list[Pa
     }
     text = json.dumps(record, indent=2, default=str).replace("NaN", "null")
     (out / "verdict.json").write_text(text)
-    return [out / "verdict.md", out / "verdict.json"]
+    written = [out / "verdict.md", out / "verdict.json"]
+    try:
+        picture = plot_verdict(json.loads(text), out / "verdict.png")
+    except MtlkitError as err:  # matplotlib missing: the tables still stand
+        picture, md = None, [*md, f"(No verdict.png: {err}.)", ""]
+    if picture is not None:
+        md[4:4] = ["![each approach's Δm and per-task gains against separate networks](verdict.png)", ""]
+        written.append(picture)
+    (out / "verdict.md").write_text("\n".join(md))
+    return written
