@@ -67,15 +67,6 @@ def _shown(cfg: dict[str, str], varying: set[str]) -> str:
     return ", ".join(f"{k}={v}" for k, v in keep.items())
 
 
-def verdict(mean: float, low: float, high: float, floor: float = FLOOR) -> str:
-    """Round 2's rule: better/worse when the interval excludes 0 and |mean| reaches the floor, else a tie."""
-    if low > 0 and mean >= floor:
-        return "better"
-    if high < 0 and mean <= -floor:
-        return "worse"
-    return "no meaningful difference"
-
-
 def rows_of(spec: Spec, runs_csv: Path, metric: str) -> list[dict[str, str]]:
     """One row per configuration: its paired relative difference of the macro metric against the baseline."""
     runs = [r for r in csv.DictReader(runs_csv.open()) if r["status"] == "ok"]
@@ -105,7 +96,7 @@ def rows_of(spec: Spec, runs_csv: Path, metric: str) -> list[dict[str, str]]:
                 "mean": f"{p.mean:+.2f}",
                 "low": f"{p.low:+.2f}",
                 "high": f"{p.high:+.2f}",
-                "verdict": verdict(p.mean, p.low, p.high),
+                "verdict": p.verdict_at(FLOOR),
             }
         )
     return out

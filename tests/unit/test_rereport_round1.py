@@ -57,16 +57,3 @@ def test_a_configuration_without_exactly_one_baseline_is_refused(tmp_path):
         rereport.rows_of(
             rereport.Spec("e", {"approach": "multitask"}, ("data.num_train",)), tmp_path / "runs.csv", "auroc"
         )
-
-
-@pytest.mark.parametrize(
-    ("mean", "low", "high", "expected"),
-    [
-        (1.0, 0.2, 1.8, "better"),
-        (-1.0, -1.8, -0.2, "worse"),
-        (0.4, 0.1, 0.7, "no meaningful difference"),
-        (2.0, -0.5, 4.5, "no meaningful difference"),
-    ],
-)
-def test_the_verdict_rule(mean, low, high, expected):
-    assert rereport.verdict(mean, low, high) == expected

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from mtlkit.errors import MtlkitError
+from mtlkit.report.paired import Paired
 from mtlkit.report.plots import DPI, _pyplot
 
-VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red", "tie": "tab:grey"}
+VERDICT_COLOURS = {"better": "tab:green", "worse": "tab:red"}  # ties and "no meaningful difference": grey
 
 
 def _num(x: Any) -> float:
@@ -32,8 +33,9 @@ def _short(text: str, limit: int = 80) -> str:
 def plot_verdict(record: Mapping[str, Any], path: Path, floor: float = 0.0, title: str | None = None) -> Path | None:
     """Draw ``record`` (a verdict.json dict) to ``path``; None when no approach has a Δm to draw.
 
-    ``floor`` > 0 shades |Δm| < floor (a smallest effect worth counting, e.g. 0.5 %); mtlkit-advise's own rule has
-    none, so its verdict.png leaves it out."""
+    ``floor`` > 0 shades |Δm| < floor (a smallest effect worth counting, e.g. 0.5 %) and colours each point by
+    :meth:`Paired.verdict_at` (green better, red worse, grey no meaningful difference); mtlkit-advise's own rule has
+    no floor, so its verdict.png colours by the interval alone."""
     arms = [a for a in record.get("arms", []) if not math.isnan(_num(a.get("delta", {}).get("mean")))]
     if not arms:
         return None
@@ -51,7 +53,10 @@ def plot_verdict(record: Mapping[str, Any], path: Path, floor: float = 0.0, titl
     for y, arm in zip(ys, arms):
         d = arm["delta"]
         mean, low, high = _num(d.get("mean")), _num(d.get("low")), _num(d.get("high"))
-        colour = VERDICT_COLOURS.get(str(arm.get("verdict")), "tab:blue")
+        verdict = str(arm.get("verdict"))
+        if floor > 0 and not (math.isnan(low) or math.isnan(high)):
+            verdict = Paired(mean, low, high, int(_num(d.get("n")) or 0), _num(d.get("std"))).verdict_at(floor)
+        colour = VERDICT_COLOURS.get(verdict, "tab:grey")
         if math.isnan(low) or math.isnan(high):
             left.plot([mean], [y], "o", color=colour)
         else:
@@ -61,7 +66,7 @@ def plot_verdict(record: Mapping[str, Any], path: Path, floor: float = 0.0, titl
     left.set_xlabel(f"Δm % vs separate networks ({record.get('split')} {record.get('metric')}), 95 % paired interval")
     left.grid(axis="x", alpha=0.3)
     if floor > 0:
-        left.legend(fontsize=7, loc="lower right")
+        left.legend(fontsize=7, loc="lower left", bbox_to_anchor=(0.0, 1.0), frameon=False)
 
     gains = [[_num(a.get("per_task", {}).get(t, {}).get("mean")) for t in tasks] for a in arms]
     finite = [abs(g) for row in gains for g in row if not math.isnan(g)]

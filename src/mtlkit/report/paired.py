@@ -90,6 +90,14 @@ class Paired:
             return "worse"
         return "tie"
 
+    def verdict_at(self, floor: float) -> str:
+        """The verdict with a smallest effect worth counting (round 2's rule): ``better`` / ``worse`` only when the
+        interval excludes 0 **and** |mean| >= ``floor``; otherwise ``no meaningful difference`` (or ``undecided``)."""
+        verdict = self.verdict
+        if verdict in ("better", "worse") and abs(self.mean) < floor:
+            return "no meaningful difference"
+        return "no meaningful difference" if verdict == "tie" else verdict
+
     @property
     def half_width(self) -> float:
         return (self.high - self.low) / 2

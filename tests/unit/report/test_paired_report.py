@@ -70,3 +70,22 @@ def test_a_seed_without_a_partner_is_left_out_of_the_pairs(tmp_path):
     row = next(r for r in report.rows if r.group.value("approach") == "multitask")
     assert row.paired.delta.n == 3 and row.paired.unpaired == ("7",)
     assert len(task_delta_records(report)) == 2
+
+
+@pytest.mark.parametrize(
+    ("mean", "low", "high", "n", "expected"),
+    [
+        (1.0, 0.2, 1.8, 3, "better"),
+        (-1.0, -1.8, -0.2, 3, "worse"),
+        (0.4, 0.1, 0.7, 3, "no meaningful difference"),  # the interval excludes 0, the mean is under the floor
+        (-0.47, -0.82, -0.12, 5, "no meaningful difference"),
+        (2.0, -0.5, 4.5, 3, "no meaningful difference"),
+        (2.0, float("nan"), float("nan"), 1, "undecided"),
+    ],
+)
+def test_the_floor_turns_a_small_effect_into_no_meaningful_difference(mean, low, high, n, expected):
+    from mtlkit.report.paired import Paired
+
+    assert Paired(mean, low, high, n, 0.1).verdict_at(0.5) == expected
+    if expected == "no meaningful difference" and (low > 0 or high < 0):
+        assert Paired(mean, low, high, n, 0.1).verdict in ("better", "worse")  # without the floor it counts
