@@ -6,6 +6,7 @@
 #
 #   bash scripts/run_r2_c4.sh              # every arm, then both reports into docs/experiments/r2_c4/
 #   REPORT_ONLY=1 bash scripts/run_r2_c4.sh
+#   FOLLOWUP=1 bash scripts/run_r2_c4.sh   # the exploratory follow-up decided after the results: weighting=task_mean
 #   SMOKE=1 MTLKIT_LOG_DIR=/tmp/x DOCS_DIR=/tmp/x bash scripts/run_r2_c4.sh   # a check of the script (tiny runs)
 #
 # The baseline is approach=grouped with each focus task alone in its group (a network of its own, as approach=separate
@@ -33,6 +34,14 @@ train() {  # name, overrides...
   "$PY" -m mtlkit.cli.train "${BASE[@]}" "$@" "hydra.sweep.dir=$ROOT/$name" || true
 }
 
+if [ -n "${FOLLOWUP:-}" ]; then  # per-task normalisation (results.md, C4 round 2), then its report
+  start=$(date +%s)
+  train followup_task_mean approach=multitask c4_other_labels=0,1000,10000 weighting=task_mean
+  echo "follow-up: wall time $(( $(date +%s) - start )) s" | tee "$OUT/wall_time_followup.txt"
+  "$PY" -m mtlkit.cli.report "$ROOT/followup_task_mean" "$ROOT/baseline" --baseline approach=grouped \
+    --tasks "${FOCUS[@]}" --ignore c4_other_labels approach.groups weighting --out "$OUT/followup_task_mean"
+  exit 0
+fi
 if [ -z "${REPORT_ONLY:-}" ]; then
   start=$(date +%s)
   train baseline approach=grouped "approach.groups=[$GROUPS_]" c4_other_labels=10000
