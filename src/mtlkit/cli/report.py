@@ -77,6 +77,14 @@ def parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="only the runs with these values, e.g. finetune=full",
     )
+    p.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="the smallest paired effect that counts, in %% (e.g. 0.5): better/worse need the 95 %% interval to "
+        "exclude 0 AND |mean| >= PCT, else 'no meaningful difference' (default 0: the interval alone)",
+    )
     p.add_argument("--x", nargs="+", metavar="KEY", help="numeric swept keys for the x axis (default: all)")
     p.add_argument("--title", default="mtlkit report", help="title of report.md")
     p.add_argument("--no-plots", action="store_true", help="tables only")
@@ -99,6 +107,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             seed_keys=tuple(args.seed_keys),
             tasks=tuple(args.tasks) if args.tasks else None,
             where=tuple(args.where),
+            min_effect=args.min_effect,
         )
         report = build_report(args.dirs, options)
         out = args.out or default_out(args.dirs)

@@ -36,12 +36,15 @@ class Options:
     seed_keys: tuple[str, ...] = SEED_KEYS
     tasks: tuple[str, ...] | None = None  # restrict per-task tables, macro means, Δm and plots to these tasks
     where: tuple[str, ...] = ()  # KEY=VALUE: keep only the runs (and missing jobs) with these values
+    min_effect: float = 0.0  # %: a paired effect smaller than this is "no meaningful difference" (0: interval only)
 
     def __post_init__(self) -> None:
         if self.split not in SPLITS:
             raise ConfigError(f"split {self.split!r} is not one of {list(SPLITS)}")
         if self.metric not in REPORT_METRICS:
             raise ConfigError(f"metric {self.metric!r} is not one of {list(REPORT_METRICS)}")
+        if not self.min_effect >= 0:
+            raise ConfigError(f"--min-effect {self.min_effect}: give a percentage >= 0, e.g. --min-effect 0.5")
         if self.metric in EXAMPLE_METRICS and self.tasks:
             raise ConfigError(
                 f"--metric {self.metric} is example-based: computed over all of a run's tasks, it cannot be restricted "

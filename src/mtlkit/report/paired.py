@@ -92,8 +92,11 @@ class Paired:
 
     def verdict_at(self, floor: float) -> str:
         """The verdict with a smallest effect worth counting (round 2's rule): ``better`` / ``worse`` only when the
-        interval excludes 0 **and** |mean| >= ``floor``; otherwise ``no meaningful difference`` (or ``undecided``)."""
+        interval excludes 0 **and** |mean| >= ``floor``; otherwise ``no meaningful difference`` (or ``undecided``).
+        With ``floor`` <= 0, :attr:`verdict` unchanged."""
         verdict = self.verdict
+        if floor <= 0:
+            return verdict
         if verdict in ("better", "worse") and abs(self.mean) < floor:
             return "no meaningful difference"
         return "no meaningful difference" if verdict == "tie" else verdict

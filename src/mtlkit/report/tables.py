@@ -94,7 +94,7 @@ def summary_records(report: Report) -> list[dict[str, Any]]:
             paired_ci_low=_num(p.delta.low if p else None),
             paired_ci_high=_num(p.delta.high if p else None),
             paired_n=p.delta.n if p else "",
-            verdict=p.delta.verdict if p else "",
+            verdict=p.delta.verdict_at(report.options.min_effect) if p else "",
             worst_task=(p.worst_task[0] if p and p.worst_task else ""),
             worst_task_gain_pct=_num(p.worst_task[1] if p and p.worst_task else None),
         )
@@ -176,7 +176,7 @@ def summary_table(report: Report) -> tuple[list[str], list[list[str]]]:
         cells += [pm(g.stat(split, m)) for m in shown]
         if show_delta:
             cells.append(delta_cell(row.deltas[metric], row.baseline is g))
-            cells += paired_cells(row.paired, row.baseline is g)
+            cells += paired_cells(row.paired, row.baseline is g, report.options.min_effect)
         rows.append(cells)
     return headers, rows
 
@@ -190,15 +190,16 @@ def paired_cell(p: Paired) -> str:
     return f"{p.mean:+.2f} [{p.low:+.2f}, {p.high:+.2f}]"
 
 
-def paired_cells(gains: PairedGains | None, is_own_baseline: bool = False) -> list[str]:
-    """The paired Δm with its interval, the verdict, and the worst task of a configuration."""
+def paired_cells(gains: PairedGains | None, is_own_baseline: bool = False, min_effect: float = 0.0) -> list[str]:
+    """The paired Δm with its interval, the verdict (with ``min_effect``, :meth:`Paired.verdict_at`), and the
+    worst task of a configuration."""
     if is_own_baseline:
         return ["baseline", "", ""]
     if gains is None:
         return ["n/a", "", ""]
     worst = gains.worst_task
     worst_text = "" if worst is None or worst[0] == "None" else f"{worst[0]} ({worst[1]:+.2f})"
-    return [paired_cell(gains.delta), gains.delta.verdict, worst_text]
+    return [paired_cell(gains.delta), gains.delta.verdict_at(min_effect), worst_text]
 
 
 def task_delta_table(report: Report) -> tuple[list[str], list[list[str]]] | None:
@@ -214,7 +215,8 @@ def task_delta_table(report: Report) -> tuple[list[str], list[list[str]]] | None
         cells = []
         for t in tasks:
             p = row.paired.per_task.get(t) if row.paired else None
-            cells.append("-" if p is None else f"{paired_cell(p)} {p.verdict if p.n >= 2 else ''}".strip())
+            verdict = p.verdict_at(report.options.min_effect) if p is not None and p.n >= 2 else ""
+            cells.append("-" if p is None else f"{paired_cell(p)} {verdict}".strip())
         rows.append([row.group.label, *cells])
     return headers, rows
 
@@ -234,7 +236,7 @@ def task_delta_records(report: Report) -> list[dict[str, Any]]:
                 ci_low=_num(p.low),
                 ci_high=_num(p.high),
                 n_pairs=p.n,
-                verdict=p.verdict,
+                verdict=p.verdict_at(report.options.min_effect),
             )
             out.append(rec)
     return out

@@ -95,6 +95,11 @@ def render_markdown(
     if report.has_deltas:
         parts += ["", "## Δm against the baseline", "", markdown(*delta_table(report), numeric_from=2)]
         parts += ["", PAIRED_TEXT]
+        if opts.min_effect > 0:
+            parts[-1] += (
+                f" With --min-effect {opts.min_effect:g}: better or worse only when the interval excludes 0 and the "
+                f"mean is at least {opts.min_effect:g} % in size; otherwise no meaningful difference."
+            )
         task_deltas = task_delta_table(report)
         if task_deltas:
             parts += ["", f"## {opts.metric} gain per task over the baseline (%, paired by seed)", ""]

@@ -89,3 +89,25 @@ def test_the_floor_turns_a_small_effect_into_no_meaningful_difference(mean, low,
     assert Paired(mean, low, high, n, 0.1).verdict_at(0.5) == expected
     if expected == "no meaningful difference" and (low > 0 or high < 0):
         assert Paired(mean, low, high, n, 0.1).verdict in ("better", "worse")  # without the floor it counts
+
+
+def test_min_effect_turns_a_consistent_but_small_gain_into_no_meaningful_difference(tmp_path):
+    """+0.002 AUROC on car in every pair (about +0.25 %): better by the interval, not by --min-effect 0.5."""
+    _sweep(tmp_path / "runs", shift=(0.002, 0.002))
+    plain = build_report([tmp_path / "runs"], Options())
+    floored = build_report([tmp_path / "runs"], Options(min_effect=0.5))
+    row = lambda r: next(x for x in summary_records(r) if x["approach"] == "multitask")  # noqa: E731
+    assert row(plain)["verdict"] == "better"
+    assert row(floored)["verdict"] == "no meaningful difference"
+    car = lambda r: next(x for x in task_delta_records(r) if x["task"] == "car")  # noqa: E731
+    assert car(plain)["verdict"] == "better" and car(floored)["verdict"] == "no meaningful difference"
+    written = write_report(floored, tmp_path / "out", [], "t", [])
+    md = next(p for p in written if p.name == "report.md").read_text()
+    assert "With --min-effect 0.5" in md and "no meaningful difference" in md
+
+
+def test_a_negative_min_effect_is_refused():
+    from mtlkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--min-effect -1"):
+        Options(min_effect=-1.0)
