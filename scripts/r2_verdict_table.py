@@ -20,8 +20,10 @@ FLOOR = 0.5
 def _paired(d: dict[str, Any] | None) -> Paired | None:
     if not d or d.get("mean") is None:
         return None
-    nan = float("nan")
-    return Paired(d["mean"], d.get("low") or nan, d.get("high") or nan, d.get("n") or 0, d.get("std") or nan)
+    def num(key: str) -> float:  # null in verdict.json (too few pairs) is NaN; a real 0.0 stays 0.0
+        return float("nan") if d.get(key) is None else float(d[key])
+
+    return Paired(d["mean"], num("low"), num("high"), int(d.get("n") or 0), num("std"))
 
 
 def _ci(p: Paired | None) -> str:
