@@ -34,6 +34,12 @@ def test_advise_runs_every_arm_writes_the_verdict_and_reuses_its_runs(tmp_path):
     assert again.stdout.count(": reused") == 7
     assert json.loads((out / "verdict.json").read_text())["recommendation"] == verdict["recommendation"]
 
+    # a smallest effect re-judges the same runs (it is not part of the plan): nothing retrains
+    floored = run_cli([*ARGS, "--out", str(out), "--min-effect", "1000"], tmp_path, module="mtlkit.cli.advise")
+    assert floored.returncode == 0 and floored.stdout.count(": reused") == 7, floored.stdout[-3000:]
+    record = json.loads((out / "verdict.json").read_text())
+    assert record["min_effect"] == 1000 and {a["verdict"] for a in record["arms"]} == {"no meaningful difference"}
+
     plan = (out / "advise.json").read_bytes()
     other = run_cli([*ARGS, "--out", str(out), "model.width=16"], tmp_path, module="mtlkit.cli.advise")
     assert other.returncode == 2 and "holds an mtlkit-advise run with other settings" in other.stdout
@@ -43,6 +49,12 @@ def test_advise_runs_every_arm_writes_the_verdict_and_reuses_its_runs(tmp_path):
 def test_a_typo_in_an_override_fails_before_any_job(tmp_path):
     proc = run_cli([*ARGS, "--out", str(tmp_path / "a"), "model.widht=3"], tmp_path, module="mtlkit.cli.advise")
     assert proc.returncode == 2 and "do not compose" in proc.stdout
+    assert not (tmp_path / "a").exists()
+
+
+def test_a_negative_smallest_effect_fails_before_any_job(tmp_path):
+    proc = run_cli([*ARGS, "--out", str(tmp_path / "a"), "--min-effect", "-1"], tmp_path, module="mtlkit.cli.advise")
+    assert proc.returncode == 2 and "--min-effect -1.0: give a percentage >= 0" in proc.stdout
     assert not (tmp_path / "a").exists()
 
 

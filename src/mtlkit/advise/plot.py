@@ -34,8 +34,8 @@ def plot_verdict(record: Mapping[str, Any], path: Path, floor: float = 0.0, titl
     """Draw ``record`` (a verdict.json dict) to ``path``; None when no approach has a Δm to draw.
 
     ``floor`` > 0 shades |Δm| < floor (a smallest effect worth counting, e.g. 0.5 %) and colours each point by
-    :meth:`Paired.verdict_at` (green better, red worse, grey no meaningful difference); mtlkit-advise's own rule has
-    no floor, so its verdict.png colours by the interval alone."""
+    :meth:`Paired.verdict_at` (green better, red worse, grey no meaningful difference); mtlkit-advise draws its
+    verdict.png with its ``--min-effect`` as the floor (0 by default: the interval alone)."""
     arms = [a for a in record.get("arms", []) if not math.isnan(_num(a.get("delta", {}).get("mean")))]
     if not arms:
         return None
@@ -94,7 +94,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m mtlkit.advise.plot", description=__doc__.splitlines()[0])
     parser.add_argument("verdict", type=Path, help="a verdict.json written by mtlkit-advise")
     parser.add_argument("--out", type=Path, help="the PNG to write (default: verdict.png beside the JSON)")
-    parser.add_argument("--floor", type=float, default=0.0, help="shade |Δm| below this many percent")
+    parser.add_argument(
+        "--floor", type=float, default=None, help="shade |Δm| below this many percent (default: its min_effect)"
+    )
     parser.add_argument("--title", help="the figure's title (default: the verdict sentence)")
     args = parser.parse_args(argv)
     if not args.verdict.is_file():
@@ -106,7 +108,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         raise SystemExit(message) from None
     out = args.out or args.verdict.with_name("verdict.png")
     try:
-        written = plot_verdict(record, out, args.floor, args.title)
+        floor = args.floor if args.floor is not None else float(record.get("min_effect") or 0.0)
+        written = plot_verdict(record, out, floor, args.title)
     except MtlkitError as err:
         raise SystemExit(f"error: {err}") from err
     if written is None:

@@ -37,8 +37,9 @@ def choose_grouping(affinity_dir: Path, k: int | None) -> dict[str, Any] | None:
     return max(middle, key=lambda g: (g["score"], -g["k"])) if middle else None
 
 
-def advise(plan: Plan, out: Path) -> Verdict:
-    """Run the plan into ``out`` (see the module docstring) and return the verdict."""
+def advise(plan: Plan, out: Path, min_effect: float = 0.0) -> Verdict:
+    """Run the plan into ``out`` (see the module docstring) and return the verdict; ``min_effect`` (%) is the
+    smallest |Δm| the verdict counts (not part of the plan: the same runs can be re-judged with another one)."""
     console = get_console()
     check_or_write_plan(out, plan)
     seeds = plan.seeds
@@ -87,6 +88,7 @@ def advise(plan: Plan, out: Path) -> Verdict:
         [(a.name, a.description, {s: run_dir(out, a.name, s) for s in seeds}) for a in all_arms],
         plan.metric,
         plan.split,
+        min_effect,
     )
     print_verdict(verdict, console)
     extra = {"grouping": {"source": str(affinity_dir), **grouping} if grouping else None, "plan": plan.key()}

@@ -4,7 +4,10 @@ with its cost; and the rule that turns it into one recommendation.
 For every seed s with both runs, ``Δm_s = mean_t (±)(M_arm,t,s - M_sep,t,s) / M_sep,t,s x 100`` (sign flipped
 for lower-is-better metrics); the arm's Δm is the mean over seeds with a 95 % Student-t interval
 (:mod:`mtlkit.report.paired`), which holds the spread of both arms. An arm is *better* when the interval is above
-0, *worse* when below, a *tie* otherwise. The worst task is the task with the lowest mean paired relative gain.
+0, *worse* when below, a *tie* otherwise. With a smallest effect worth counting (``--min-effect PCT``, round 2's
+rule in docs/experiments_plan.md), *better* and *worse* also need |mean Δm| >= PCT, and anything else is *no
+meaningful difference*, which the recommendation treats as a tie. The worst task is the task with the lowest mean
+paired relative gain.
 
 Recommendation: the better arm with the highest Δm; if none is better, the cheapest tie (fewest parameters; with
 equal parameters the simpler arm, in the order separate, shared, grouped, balanced, transfer: training time is too
@@ -61,6 +64,11 @@ class Verdict:
     recommendation: str
     recommended: str
     problems: list[str]
+    min_effect: float = 0.0  # smallest |Δm| (%) that counts as better or worse; 0: the interval alone
+
+    def verdict_of(self, p: Paired) -> str:
+        """An arm's (or a task's) verdict under this verdict's rule (:meth:`Paired.verdict_at`)."""
+        return p.verdict_at(self.min_effect)
 
 
 def _value(run: Run, split: str, metric: str, task: str) -> float:
@@ -142,26 +150,32 @@ def _cost(arm: ArmResult, base: ArmResult) -> str:
     return text
 
 
-def recommend(base: ArmResult, arms: Sequence[ArmResult]) -> tuple[str, str]:
-    """``(name, sentence)``: the rule of the module docstring."""
-    better = [a for a in arms if a.delta.verdict == "better"]
+TIES = ("tie", "no meaningful difference")
+
+
+def recommend(base: ArmResult, arms: Sequence[ArmResult], min_effect: float = 0.0) -> tuple[str, str]:
+    """``(name, sentence)``: the rule of the module docstring, with ``min_effect`` (%) as the smallest effect."""
+    verdict = {a.name: a.delta.verdict_at(min_effect) for a in arms}
+    better = [a for a in arms if verdict[a.name] == "better"]
     if better:
         best = max(better, key=lambda a: a.delta.mean)
         return best.name, (
             f"{best.description}: better than separate networks, Δm {_interval(best.delta)}, at {_cost(best, base)}"
         )
-    ties = [a for a in arms if a.delta.verdict == "tie"]
+    ties = [a for a in arms if verdict[a.name] in TIES]
     if ties:
         order = {a.name: i for i, a in enumerate(arms)}  # equal parameters: the simpler arm (listed first)
         best = min(ties, key=lambda a: (a.parameters, order[a.name]))
+        tie = verdict[best.name] == "tie"
+        what = "a tie with" if tie else f"no meaningful difference (under {min_effect:g} %) from"
         return best.name, (
-            f"{best.description}: a tie with separate networks (Δm {_interval(best.delta)}) at {_cost(best, base)}; "
+            f"{best.description}: {what} separate networks (Δm {_interval(best.delta)}) at {_cost(best, base)}; "
             "no option is better, and this is the cheapest of the ties"
         )
-    undecided = [a for a in arms if a.delta.verdict == "undecided"]
-    if undecided and not any(a.delta.verdict == "worse" for a in arms):
+    undecided = [a for a in arms if verdict[a.name] == "undecided"]
+    if undecided and not any(verdict[a.name] == "worse" for a in arms):
         return BASELINE, "undecided: fewer than 2 seeds with both runs; run more seeds (--seeds)"
-    worse = [a for a in arms if a.delta.verdict == "worse"]
+    worse = [a for a in arms if verdict[a.name] == "worse"]
     if worse:
         closest = max(worse, key=lambda a: a.delta.mean)
         return BASELINE, (
@@ -173,10 +187,13 @@ def recommend(base: ArmResult, arms: Sequence[ArmResult]) -> tuple[str, str]:
 
 
 def build_verdict(
-    arms: Sequence[tuple[str, str, Mapping[int, Path]]], metric: str = "auroc", split: str = "test"
+    arms: Sequence[tuple[str, str, Mapping[int, Path]]],
+    metric: str = "auroc",
+    split: str = "test",
+    min_effect: float = 0.0,
 ) -> Verdict:
     """The verdict from ``(name, description, {seed: run folder})`` per arm; the first arm named ``separate`` is
-    the baseline."""
+    the baseline; ``min_effect`` (%) is the smallest |Δm| that counts as better or worse (0: the interval alone)."""
     by_name = {name: (desc, dirs) for name, desc, dirs in arms}
     if BASELINE not in by_name:
         raise ValueError("the verdict needs the separate-networks arm as its baseline")
@@ -195,5 +212,5 @@ def build_verdict(
     }
     base = results[BASELINE]
     others = [results[name] for name, _, _ in arms if name != BASELINE]
-    recommended, sentence = recommend(base, others)
-    return Verdict(metric, split, tasks, base, others, sentence, recommended, problems)
+    recommended, sentence = recommend(base, others, min_effect)
+    return Verdict(metric, split, tasks, base, others, sentence, recommended, problems, min_effect)

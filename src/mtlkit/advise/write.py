@@ -56,7 +56,7 @@ def overall_rows(verdict: Verdict) -> tuple[list[str], list[list[str]]]:
                 arm.description,
                 _num(arm.macro),
                 "baseline" if is_base else _delta(arm.delta),
-                "" if is_base else arm.delta.verdict,
+                "" if is_base else verdict.verdict_of(arm.delta),
                 "" if is_base or worst is None else f"{worst[0]} ({worst[1]:+.2f})",
                 _params(arm.parameters),
                 _num(arm.fit_s, 1),
@@ -82,7 +82,7 @@ def task_rows(verdict: Verdict) -> tuple[list[str], list[list[str]]]:
             cell = "separate is best"
         else:
             p = best.per_task[task]
-            cell = f"{_delta(p)} ({p.verdict})"
+            cell = f"{_delta(p)} ({verdict.verdict_of(p)})"
         rows.append([task, *[_num(v) for v in values], best.name if best else "-", cell])
     return header, rows
 
@@ -142,7 +142,7 @@ def write_verdict(verdict: Verdict, out: Path, extra: dict[str, Any]) -> list[Pa
 
     def arm_record(arm: ArmResult) -> dict[str, Any]:
         d = asdict(arm)
-        d["verdict"] = "baseline" if arm is verdict.baseline else arm.delta.verdict
+        d["verdict"] = "baseline" if arm is verdict.baseline else verdict.verdict_of(arm.delta)
         return d
 
     record = {
@@ -154,13 +154,14 @@ def write_verdict(verdict: Verdict, out: Path, extra: dict[str, Any]) -> list[Pa
         "baseline": arm_record(verdict.baseline),
         "arms": [arm_record(a) for a in verdict.arms],
         "problems": verdict.problems,
+        "min_effect": verdict.min_effect,
         **extra,
     }
     text = json.dumps(record, indent=2, default=str).replace("NaN", "null")
     (out / "verdict.json").write_text(text)
     written = [out / "verdict.md", out / "verdict.json"]
     try:
-        picture = plot_verdict(json.loads(text), out / "verdict.png")
+        picture = plot_verdict(json.loads(text), out / "verdict.png", floor=verdict.min_effect)
     except MtlkitError as err:  # matplotlib missing: the tables still stand
         picture, md = None, [*md, f"(No verdict.png: {err}.)", ""]
     if picture is not None:

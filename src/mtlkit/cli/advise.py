@@ -1,6 +1,7 @@
 """``mtlkit-advise``: should these tasks share one network, be grouped, transferred, or trained separately?
 
-    mtlkit-advise [--seeds 3] [--epochs N] [--budget steps|compute|both] [--balancing famo] [--out DIR] [OVERRIDES]
+    mtlkit-advise [--seeds 3] [--epochs N] [--budget steps|compute|both] [--balancing famo] [--min-effect PCT]
+                  [--out DIR] [OVERRIDES]
 
 The overrides are those of ``mtlkit-train`` (``data=table data.path=...``) and apply to every job. What it runs and
 how the verdict is computed: :mod:`mtlkit.advise.run`, :mod:`mtlkit.advise.verdict`, docs/grouping.md.
@@ -51,6 +52,14 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--transfer", default="", help="overrides of a transfer arm, e.g. 'data@source=driving_source'")
     p.add_argument("--metric", default="auroc", help="the metric of the verdict (default auroc)")
     p.add_argument("--split", default="test", choices=["val", "test"], help="the split of the verdict (default test)")
+    p.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.0,
+        metavar="PCT",
+        help="smallest |Δm| in percent that counts as better or worse (e.g. 0.5); smaller effects are 'no meaningful "
+        "difference'. Default 0: the 95 %% interval alone. Re-run with the same --out to re-judge finished runs",
+    )
     p.add_argument("--out", type=Path, default=None, help="output folder (default $MTLKIT_LOG_DIR/advise/<time>)")
     p.add_argument(
         "--groupings-from",
@@ -95,6 +104,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [o for o in overrides if o.startswith("-")]
         if unknown:
             raise ConfigError(f"unknown option(s) {unknown}; see {PROG} --help (train overrides are key=value)")
+        if not args.min_effect >= 0:  # also refuses nan
+            raise ConfigError(f"--min-effect {args.min_effect}: give a percentage >= 0 (e.g. 0.5), or 0 for none")
         if args.seeds < 1:
             raise ConfigError(f"--seeds {args.seeds}: give at least 1 (2 or more for confidence intervals)")
         given = [o for o in overrides if o.split("=")[0] == "trainer.max_epochs"]
@@ -127,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         from mtlkit.advise.run import advise
 
-        verdict = advise(plan, out)
+        verdict = advise(plan, out, args.min_effect)
     except MtlkitError as err:
         console.print(f"[red]{PROG}: error: {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2

@@ -118,6 +118,31 @@ def test_missing_and_failed_runs_are_named_never_dropped(tmp_path):
     assert json.loads(paths[1].read_text())["problems"] == v.problems
 
 
+def test_a_win_below_the_smallest_effect_is_no_meaningful_difference(tmp_path):
+    # +0.2 % on every seed: the interval excludes 0, so "better" by the interval alone, but under a 0.5 % floor
+    small = _shift(BASE, {"a": 0.0016, "b": 0.0014})
+    arms = _arms(tmp_path, {"separate": BASE, "shared": small}, {"separate": 2, "shared": 1})
+    plain = build_verdict(arms)
+    assert plain.arms[0].delta.verdict == "better" and plain.recommended == "shared"
+    assert 0 < plain.arms[0].delta.mean < 0.5 and "better than separate networks" in plain.recommendation
+    floored = build_verdict(arms, min_effect=0.5)
+    assert floored.verdict_of(floored.arms[0].delta) == "no meaningful difference"
+    assert floored.recommended == "shared" and "no meaningful difference (under 0.5 %) from" in floored.recommendation
+    out = tmp_path / "out"
+    out.mkdir()
+    paths = write_verdict(floored, out, {})
+    record = json.loads(paths[1].read_text())
+    assert record["min_effect"] == 0.5 and record["arms"][0]["verdict"] == "no meaningful difference"
+    assert "| no meaningful difference |" in paths[0].read_text()
+    # a clear loss stays a loss under the floor
+    loss = _arms(
+        tmp_path / "loss",
+        {"separate": BASE, "shared": _shift(BASE, {"a": -0.05, "b": -0.06})},
+        {"separate": 2, "shared": 1},
+    )
+    assert build_verdict(loss, min_effect=0.5).recommended == "separate"
+
+
 def test_one_seed_is_undecided(tmp_path):
     arms = _arms(
         tmp_path, {"separate": BASE[:1], "shared": _shift(BASE[:1], {"a": 0.1, "b": 0.1})}, {"separate": 2, "shared": 1}
