@@ -54,8 +54,8 @@ from mtlkit.report.paired import paired
 
 r0, r1 = (json.load(open(p)) for p in sys.argv[1:3])
 arms0 = {a["name"]: a for a in r0["arms"]}
-print("| arm | Δm at r=0 (%) | Δm at r=1 (%) | r=1 minus r=0, paired (95 % CI) | n |")
-print("|---|---|---|---|---|")
+print("| arm | Δm at r=0 (%) | Δm at r=1 (%) | r=1 minus r=0, paired (95 % CI) | by the rule (0.5 % floor) | n |")
+print("|---|---|---|---|---|---|")
 for arm in r1["arms"]:
     other = arms0.get(arm["name"])
     if other is None:
@@ -63,5 +63,5 @@ for arm in r1["arms"]:
     a, b = other.get("delta_by_seed", {}), arm.get("delta_by_seed", {})
     d = paired([b[s] - a[s] for s in b if s in a and a[s] is not None and b[s] is not None])
     print(f"| {arm['name']} | {other['delta']['mean']:+.2f} | {arm['delta']['mean']:+.2f} | "
-          f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}] | {d.n} |")
+          f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}] | {d.verdict_at(0.5)} | {d.n} |")
 PYEOF
