@@ -3,6 +3,7 @@ the 95 % interval, the verdict by the interval and by round 2's rule (with the 0
 gain, the worst task, parameters and fit time.
 
     python scripts/r2_verdict_table.py docs/experiments/r2_c2/part2/verdict.json --focus pedestrian
+    python scripts/r2_verdict_table.py docs/experiments/r2_c3a/n1000_r1/verdict.json --per-task   # task x arm
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ def _ci(p: Paired | None) -> str:
 
 
 def table(record: dict[str, Any], focus: str, floor: float = FLOOR) -> str:
-    """The markdown table of one verdict.json."""
+    """The markdown table of one verdict.json (the focus column only when some arm has that task)."""
+    show_focus = any(focus in arm.get("per_task", {}) for arm in record["arms"])
     header = [
         "arm",
         f"{record['split']} {record['metric']} (macro)",
@@ -43,10 +45,13 @@ def table(record: dict[str, Any], focus: str, floor: float = FLOOR) -> str:
         "parameters",
         "fit s",
     ]
+    if not show_focus:
+        header.remove(f"{focus} gain, %")
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     base = record["baseline"]
+    blanks = " |" * (len(header) - 4)
     lines.append(
-        f"| {base['description']} (baseline) | {base['macro']:.4f} | | | | | | {base['parameters']:,.0f} "
+        f"| {base['description']} (baseline) | {base['macro']:.4f} |{blanks} {base['parameters']:,.0f} "
         f"| {base['fit_s']:.0f} |"
     )
     for arm in record["arms"]:
@@ -65,6 +70,21 @@ def table(record: dict[str, Any], focus: str, floor: float = FLOOR) -> str:
             f"{arm['parameters']:,.0f}",
             f"{arm['fit_s']:.0f}",
         ]
+        if not show_focus:
+            del cells[5]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def per_task_table(record: dict[str, Any]) -> str:
+    """Tasks as rows, arms as columns: each arm's paired per-task gain over separate networks, % (95 % CI)."""
+    arms = record["arms"]
+    header = ["task", "separate: " + record["metric"]] + [arm["name"] for arm in arms]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for task in record["tasks"]:
+        base = record["baseline"].get("means", {}).get(task)
+        cells = [task, "-" if base is None else f"{base:.4f}"]
+        cells += [_ci(_paired(arm.get("per_task", {}).get(task))) for arm in arms]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -74,8 +94,10 @@ def main() -> None:
     parser.add_argument("verdict", type=Path, help="a verdict.json written by mtlkit-advise")
     parser.add_argument("--focus", default="pedestrian", help="the task whose paired gain gets its own column")
     parser.add_argument("--floor", type=float, default=FLOOR, help="the smallest |Δm| that counts, in %%")
+    parser.add_argument("--per-task", action="store_true", help="tasks as rows, each arm's paired gain per task")
     args = parser.parse_args()
-    print(table(json.loads(args.verdict.read_text()), args.focus, args.floor))
+    record = json.loads(args.verdict.read_text())
+    print(per_task_table(record) if args.per_task else table(record, args.focus, args.floor))
 
 
 if __name__ == "__main__":
