@@ -22,6 +22,7 @@ from rich.markup import escape
 from mtlkit.advise.plan import Plan, balancing_methods
 from mtlkit.console import get_console
 from mtlkit.errors import ConfigError, MtlkitError
+from mtlkit.report.paired import check_min_effect
 
 PROG = "mtlkit-advise"
 
@@ -104,8 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         unknown = [o for o in overrides if o.startswith("-")]
         if unknown:
             raise ConfigError(f"unknown option(s) {unknown}; see {PROG} --help (train overrides are key=value)")
-        if not args.min_effect >= 0:  # also refuses nan
-            raise ConfigError(f"--min-effect {args.min_effect}: give a percentage >= 0 (e.g. 0.5), or 0 for none")
+        check_min_effect(args.min_effect)
         if args.seeds < 1:
             raise ConfigError(f"--seeds {args.seeds}: give at least 1 (2 or more for confidence intervals)")
         given = [o for o in overrides if o.split("=")[0] == "trainer.max_epochs"]

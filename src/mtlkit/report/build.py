@@ -22,7 +22,7 @@ from mtlkit.report.delta import (
     is_baseline,
     paired_delta,
 )
-from mtlkit.report.paired import PairedGains
+from mtlkit.report.paired import PairedGains, check_min_effect
 
 SPLITS = ("test", "val")
 REPORT_METRICS = (*METRICS, *EXAMPLE_METRICS)  # per-task metrics (macro over tasks), then example-based ones
@@ -43,8 +43,7 @@ class Options:
             raise ConfigError(f"split {self.split!r} is not one of {list(SPLITS)}")
         if self.metric not in REPORT_METRICS:
             raise ConfigError(f"metric {self.metric!r} is not one of {list(REPORT_METRICS)}")
-        if not self.min_effect >= 0:
-            raise ConfigError(f"--min-effect {self.min_effect}: give a percentage >= 0, e.g. --min-effect 0.5")
+        check_min_effect(self.min_effect)
         if self.metric in EXAMPLE_METRICS and self.tasks:
             raise ConfigError(
                 f"--metric {self.metric} is example-based: computed over all of a run's tasks, it cannot be restricted "

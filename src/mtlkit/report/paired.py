@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from mtlkit.errors import ConfigError
 from mtlkit.evaluation.example_metrics import LOWER_IS_BETTER
 from mtlkit.report.aggregate import metric_value
 
@@ -104,6 +105,13 @@ class Paired:
     @property
     def half_width(self) -> float:
         return (self.high - self.low) / 2
+
+
+def check_min_effect(pct: float) -> float:
+    """``pct`` if it is a usable ``--min-effect`` (a percentage >= 0); a one-line ConfigError otherwise (nan too)."""
+    if not pct >= 0:
+        raise ConfigError(f"--min-effect {pct}: give a percentage >= 0 (e.g. 0.5), or 0 for none")
+    return pct
 
 
 def paired(differences: Sequence[float], confidence: float = CONFIDENCE) -> Paired:
