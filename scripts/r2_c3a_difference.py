@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,7 +131,7 @@ def main() -> None:
     all_rows = [r for s in chosen for r in load(args.root, s)]
     print(table(all_rows, args.floor))
     if args.plot:
-        print(f"written: {plot(all_rows, args.plot, args.floor)}")
+        print(f"written: {plot(all_rows, args.plot, args.floor)}", file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@
 #   SMOKE=1 MTLKIT_LOG_DIR=/tmp/x DOCS_DIR=/tmp/x bash scripts/run_r2_c3a.sh 1   # a check of the script (tiny runs)
 #
 # Runs go to $MTLKIT_LOG_DIR/experiments/r2_c3a/n<size>_r<relatedness>; verdicts, heatmaps, reports and wall times
-# are copied to docs/experiments/r2_c3a/n<size>_r<relatedness>/. The shared arm's paired difference of Δm between
-# relatedness 1 and 0 is computed from the two verdict.json files (delta_by_seed).
+# are copied to docs/experiments/r2_c3a/n<size>_r<relatedness>/ (verdict.png redrawn with the 0.5 % floor). The shared
+# arms' paired difference of Δm between relatedness 1 and 0 is computed from the two verdict.json files
+# (delta_by_seed) by scripts/r2_c3a_difference.py: n<size>_difference.md, and difference.md/.png over the sizes done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1} WANDB_MODE=${WANDB_MODE:-offline}
@@ -36,6 +37,9 @@ one() {  # relatedness
   mkdir -p "$docs"
   cp "$LOG/$name/verdict.md" "$LOG/$name/verdict.json" "$LOG/$name/advise.json" "$docs/"
   cp "$LOG/$name/affinity/affinity.csv" "$LOG/$name/affinity/affinity.png" "$docs/" 2>/dev/null || true
+  rm -rf "$docs/report" && cp -r "$LOG/$name/report" "$docs/report"
+  "$PY" -m mtlkit.advise.plot "$docs/verdict.json" --floor 0.5 --out "$docs/verdict.png" \
+    --title "C3a: 8 families, $size images, relatedness $1 ($seeds seeds)"
   echo "$name: wall time $(( $(date +%s) - start )) s on $(nproc --all) cores, two calls side by side," \
     "OMP_NUM_THREADS=$OMP_NUM_THREADS ($(date -u +%F))" | tee "$docs/wall_time.txt"
 }
@@ -44,24 +48,6 @@ mkdir -p "$LOG"
 one 0 & first=$!
 one 1 & second=$!
 wait "$first"; wait "$second"
-"$PY" - "$DOCS_ROOT/n${size}_r0/verdict.json" "$DOCS_ROOT/n${size}_r1/verdict.json" <<'PYEOF' \
-  | tee "$DOCS_ROOT/n${size}_difference.md"
-"""Paired by seed: the shared arms' Δm at relatedness 1 minus at relatedness 0 (the C3a reading)."""
-import json
-import sys
-
-from mtlkit.report.paired import paired
-
-r0, r1 = (json.load(open(p)) for p in sys.argv[1:3])
-arms0 = {a["name"]: a for a in r0["arms"]}
-print("| arm | Δm at r=0 (%) | Δm at r=1 (%) | r=1 minus r=0, paired (95 % CI) | by the rule (0.5 % floor) | n |")
-print("|---|---|---|---|---|---|")
-for arm in r1["arms"]:
-    other = arms0.get(arm["name"])
-    if other is None:
-        continue
-    a, b = other.get("delta_by_seed", {}), arm.get("delta_by_seed", {})
-    d = paired([b[s] - a[s] for s in b if s in a and a[s] is not None and b[s] is not None])
-    print(f"| {arm['name']} | {other['delta']['mean']:+.2f} | {arm['delta']['mean']:+.2f} | "
-          f"{d.mean:+.2f} [{d.low:+.2f}, {d.high:+.2f}] | {d.verdict_at(0.5)} | {d.n} |")
-PYEOF
+"$PY" scripts/r2_c3a_difference.py "$DOCS_ROOT" --size "$size" | tee "$DOCS_ROOT/n${size}_difference.md"
+# every size with both relatedness values so far: the table and plot of results.md's C3a section
+"$PY" scripts/r2_c3a_difference.py "$DOCS_ROOT" --plot "$DOCS_ROOT/difference.png" > "$DOCS_ROOT/difference.md"
