@@ -19,12 +19,7 @@ FLOOR = 0.5
 
 
 def _paired(d: dict[str, Any] | None) -> Paired | None:
-    if not d or d.get("mean") is None:
-        return None
-    def num(key: str) -> float:  # null in verdict.json (too few pairs) is NaN; a real 0.0 stays 0.0
-        return float("nan") if d.get(key) is None else float(d[key])
-
-    return Paired(d["mean"], num("low"), num("high"), int(d.get("n") or 0), num("std"))
+    return None if not d or d.get("mean") is None else Paired.from_record(d)
 
 
 def _ci(p: Paired | None) -> str:

@@ -55,7 +55,7 @@ def plot_verdict(record: Mapping[str, Any], path: Path, floor: float = 0.0, titl
         mean, low, high = _num(d.get("mean")), _num(d.get("low")), _num(d.get("high"))
         verdict = str(arm.get("verdict"))
         if floor > 0 and not (math.isnan(low) or math.isnan(high)):
-            verdict = Paired(mean, low, high, int(_num(d.get("n")) or 0), _num(d.get("std"))).verdict_at(floor)
+            verdict = Paired.from_record(d).verdict_at(floor)
         colour = VERDICT_COLOURS.get(verdict, "tab:grey")
         if math.isnan(low) or math.isnan(high):
             left.plot([mean], [y], "o", color=colour)

@@ -80,6 +80,18 @@ class Paired:
     n: int
     std: float
 
+    @classmethod
+    def from_record(cls, d: Mapping[str, Any]) -> Paired:
+        """A Paired from its JSON record (e.g. an arm's ``delta`` in verdict.json): null or missing numbers are NaN
+        (json has no NaN), a missing ``n`` is 0."""
+
+        def num(key: str) -> float:
+            x = d.get(key)
+            return float(x) if isinstance(x, (int, float)) and not isinstance(x, bool) else math.nan
+
+        n = num("n")
+        return cls(num("mean"), num("low"), num("high"), 0 if math.isnan(n) else int(n), num("std"))
+
     @property
     def verdict(self) -> str:
         """``better`` / ``worse`` (the interval excludes 0), ``tie``, or ``undecided`` (fewer than 2 pairs)."""
@@ -107,11 +119,10 @@ class Paired:
         return (self.high - self.low) / 2
 
 
-def check_min_effect(pct: float) -> float:
-    """``pct`` if it is a usable ``--min-effect`` (a percentage >= 0); a one-line ConfigError otherwise (nan too)."""
+def check_min_effect(pct: float) -> None:
+    """A one-line ConfigError unless ``pct`` is a usable ``--min-effect``: a percentage >= 0 (nan is refused)."""
     if not pct >= 0:
         raise ConfigError(f"--min-effect {pct}: give a percentage >= 0 (e.g. 0.5), or 0 for none")
-    return pct
 
 
 def paired(differences: Sequence[float], confidence: float = CONFIDENCE) -> Paired:

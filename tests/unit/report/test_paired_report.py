@@ -3,9 +3,14 @@ verdict, each task's paired gain and the worst task, in the terminal, report.md 
 
 from __future__ import annotations
 
+import json
+import math
+from dataclasses import asdict
+
 import pytest
 
 from mtlkit.report.build import Options, build_report
+from mtlkit.report.paired import Paired, paired
 from mtlkit.report.tables import summary_records, task_delta_records
 from mtlkit.report.write import write_report
 from tests.helpers import read_csv_rows
@@ -84,7 +89,6 @@ def test_a_seed_without_a_partner_is_left_out_of_the_pairs(tmp_path):
     ],
 )
 def test_the_floor_turns_a_small_effect_into_no_meaningful_difference(mean, low, high, n, expected):
-    from mtlkit.report.paired import Paired
 
     assert Paired(mean, low, high, n, 0.1).verdict_at(0.5) == expected
     if expected == "no meaningful difference" and (low > 0 or high < 0):
@@ -111,3 +115,13 @@ def test_a_negative_min_effect_is_refused():
 
     with pytest.raises(ConfigError, match="--min-effect -1"):
         Options(min_effect=-1.0)
+
+
+def test_a_paired_record_round_trips_through_json_with_nulls():
+    """verdict.json writes NaN as null; from_record reads it back as NaN (undecided), never as 0 or an error."""
+    p = paired([1.0, 2.0, 1.5])
+    again = Paired.from_record(json.loads(json.dumps(asdict(p))))
+    assert again == p and again.verdict == "better"
+    one = Paired.from_record({"mean": 0.7, "low": None, "high": None, "n": 1, "std": None})
+    assert one.mean == 0.7 and math.isnan(one.low) and one.n == 1 and one.verdict == "undecided"
+    assert Paired.from_record({"mean": 0.7}).n == 0
