@@ -125,9 +125,11 @@ def main() -> None:
     parser.add_argument("--plot", type=Path, help="also draw the differences to this PNG")
     parser.add_argument("--floor", type=float, default=FLOOR, help="the smallest difference that counts, in %%")
     args = parser.parse_args()
-    chosen = [args.size] if args.size else sizes(args.root)
-    if not chosen:
-        parser.error(f"no n<size>_r0/verdict.json with its n<size>_r1/verdict.json under {args.root}")
+    found = sizes(args.root)
+    chosen = [args.size] if args.size else found
+    if not chosen or not set(chosen) <= set(found):
+        which = f"n{args.size}" if args.size else "n<size>"
+        parser.error(f"no {which}_r0/verdict.json with its {which}_r1/verdict.json under {args.root}: run its part")
     all_rows = [r for s in chosen for r in load(args.root, s)]
     print(table(all_rows, args.floor))
     if args.plot:
