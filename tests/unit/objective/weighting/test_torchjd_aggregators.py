@@ -43,7 +43,10 @@ WRAPPER_KEYS = ("_target_", "aggregator", "seed", "log_every")
 
 
 def _config(name: str):
-    return OmegaConf.load(CONFIG_DIR / "weighting" / f"{name}.yaml")
+    """conf/weighting/<name>.yaml as it sits in a run's config (``${seed}`` is the run's seed)."""
+    return OmegaConf.create(
+        {"seed": 0, "weighting": OmegaConf.load(CONFIG_DIR / "weighting" / f"{name}.yaml")}
+    ).weighting
 
 
 def _build(name: str, tasks: list[str] = TASKS) -> TorchJDAggregator:
@@ -52,7 +55,7 @@ def _build(name: str, tasks: list[str] = TASKS) -> TorchJDAggregator:
 
 def _direct(name: str, matrix: torch.Tensor, step: int = 0) -> torch.Tensor:
     """torchjd's own aggregator, built from the config's keys, on ``matrix``, seeded as the step's aggregation."""
-    cfg = OmegaConf.to_container(_config(name))
+    cfg = OmegaConf.to_container(_config(name), resolve=True)
     cls = get_class(cfg["aggregator"])
     kwargs = {k: v for k, v in cfg.items() if k not in WRAPPER_KEYS}
     if cls.__name__ == "NashMTL":
@@ -196,8 +199,11 @@ def test_without_torchjd_the_config_fails_before_training(name, monkeypatch, tmp
 
 # A package of torchjd's extras that each needs (the message names the first one torchjd finds missing)
 EXTRAS = [
-    ("upgrad", "quadprog"), ("dualproj", "qpsolvers"),
-    ("cagrad", "cvxpy"), ("nash_mtl", "ecos"), ("fairgrad", "scipy"),
+    ("upgrad", "quadprog"),
+    ("dualproj", "qpsolvers"),
+    ("cagrad", "cvxpy"),
+    ("nash_mtl", "ecos"),
+    ("fairgrad", "scipy"),
 ]
 
 
