@@ -179,3 +179,17 @@ def test_metric_object_is_exact_whatever_the_batching_and_example_order():
     assert a["left_out_examples"] == b["left_out_examples"]
     assert a["lrap"] == pytest.approx(_metrics(probs, y, mask)["lrap"])
     assert a["hamming"] == pytest.approx(_metrics(probs, y, mask, list(whole.thresholds["values"].values()))["hamming"])
+
+
+@pytest.mark.parametrize("others", [0, 1])
+def test_a_split_with_one_scorable_example_is_scored_like_scikit_learn(others):
+    """A 5-row table leaves one row in val (issue 24): the metrics of that one example, not an IndexError."""
+    probs = torch.tensor([[0.9, 0.2, 0.6], [0.1, 0.5, 0.5]])[: 1 + others]
+    y = torch.tensor([[1, 0, 0], [0, 0, 0]], dtype=torch.int8)[: 1 + others]
+    mask = torch.tensor([[True, True, True], [False, False, False]])[: 1 + others]  # the second row has no label
+    res = _metrics(probs, y, mask, 0.5)
+    yn, pn = y[:1].numpy().astype(int), probs[:1].numpy()
+    assert res["hamming"] == pytest.approx(skm.hamming_loss(yn[0], pn[0] > 0.5))
+    assert res["lrap"] == pytest.approx(skm.label_ranking_average_precision_score(yn, pn))
+    assert res["coverage"] == pytest.approx(skm.coverage_error(yn, pn))
+    assert res["left_out_examples"]["hamming"] == others
