@@ -185,8 +185,8 @@ class LabelledFileDataModule(MultiLabelDataModule):
         if min(sizes) == 0:
             raise DataError(
                 f"{frame.path}: {len(split)} rows leave split(s) {[SPLITS[s] for s in range(3) if not sizes[s]]} "
-                f"empty (train/val/test = {sizes}); add rows, raise data.val_fraction / data.test_fraction, or "
-                "mark rows in a split column"
+                f"empty (train/val/test = {sizes}; each split needs at least 1 row); add rows, raise "
+                "data.val_fraction / data.test_fraction, or mark rows in a split column"
             )
         return split
 

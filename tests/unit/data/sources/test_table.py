@@ -1,6 +1,5 @@
 """data=table: features, standardisation on train only, categorical columns, Parquet, and the CLI end to end."""
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -155,3 +154,21 @@ def test_label_table_shows_uncertain_counts_and_the_policy(tmp_path):
     assert f"{train['pos']} / {train['neg']} / {train['unknown']} / {train['uncertain']}" in c_row
     assert "counted as pos in train (data.uncertain=ones)" in text
     assert "seeded fractions 0.8/0.1/0.1" in text
+
+
+def test_a_five_row_table_trains_and_a_four_row_one_says_what_each_split_needs(tmp_path):
+    """Issue 24: a 5-row table (train/val/test = 2/1/2) crashed with IndexError in the one-row val metrics."""
+    from mtlkit.errors import DataError
+    from mtlkit.run import train
+    from tests.helpers import compose_config
+
+    path = tmp_path / "five.csv"
+    pd.read_csv(REPO / "examples" / "table" / "patients.csv").head(5).to_csv(path, index=False)
+    overrides = ["data=table", f"data.path={path}", "data.label_columns=[a,b,c]", "model=mlp", "model.width=8"]
+    overrides += ["trainer.max_epochs=1", "logger=csv", "callbacks.rich_progress_bar=null"]
+    results = train(compose_config(overrides, tmp_path / "run"))
+    assert results["data"]["sizes"] == {"train": 2, "val": 1, "test": 2}
+    assert results["metrics"]["val"]["example_based"]["n_examples"] == 1
+    pd.read_csv(path).head(4).to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"train/val/test = \[3, 1, 0\].*each split needs at least 1 row"):
+        _dm(path)
