@@ -7,14 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.torchvision_shim.torchvision_ops import install as install_torchvision_shim
+from mtlkit.torchvision_compat import make_torchvision_importable
 
-# timm needs torchvision, whose wheel here cannot load against the CPU torch (../shared/docs/ENVIRONMENT.md): the
-# test environment declares the two operators torchvision's import needs, in this process and (PYTHONPATH) in every
-# subprocess. It does nothing where torchvision works, and the mtlkit package never uses it.
-install_torchvision_shim()
-_SHIM = str(Path(__file__).resolve().parent / "torchvision_shim")
-os.environ["PYTHONPATH"] = os.pathsep.join([_SHIM, *filter(None, [os.environ.get("PYTHONPATH")])])
+# A torchvision built for another torch (this machine's, ../shared/docs/ENVIRONMENT.md) is handled by the package
+# itself, as for any user (``import mtlkit`` installs the hook). The test session counts as one command: its warning
+# prints once, here, and the subprocesses it starts inherit that it was said (tests/e2e/test_torchvision_install.py
+# checks what a user sees, warning included).
+make_torchvision_importable()
 
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

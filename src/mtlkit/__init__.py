@@ -10,5 +10,12 @@ The layout is by axis (CONTRIBUTING.md has a recipe for each):
   ``sweeps/``: multirun callbacks; ``report/``: ``mtlkit-report``.
 """
 
+from mtlkit.torchvision_compat import install as _install_torchvision_hook
+
 __version__ = "0.1.0"
 __all__ = ["__version__"]
+
+# A torchvision built for another torch (e.g. a CUDA wheel beside a CPU torch) would break every command, since
+# torchmetrics, Lightning and timm import it: an import hook, free until torchvision is looked up, makes it import and
+# says once how to fix the install (mtlkit.torchvision_compat).
+_install_torchvision_hook()

@@ -21,7 +21,7 @@ PLUGINS = (
     "mtlkit.grouping",
 )
 UPPER = ("mtlkit.approaches", "mtlkit.build", "mtlkit.run", "mtlkit.cli")
-LOOSE_AT_TOP = {"errors", "console", "config", "run"}
+LOOSE_AT_TOP = {"errors", "console", "config", "run", "torchvision_compat"}
 
 
 def module_name(path: Path) -> str:
