@@ -15,6 +15,12 @@ gradient is zero, nor as j, whose loss is undefined): the entry's mean is over t
 with its count kept, never a zero. Exact under DDP: the Jacobian and the losses are those of the global batch
 (:class:`~mtlkit.objective.task_losses.TaskLosses`), identical on every process.
 
+Dropout: the baseline and every lookahead forward pass draw the same dropout masks (the random number generators
+are replayed before each pass). TAG compares one batch's loss before and after the step; with fresh masks in each
+pass, Z would also measure the masks' noise (|Z| up to 0.14 with ``model.dropout=0.3`` and a 1e-9 step). Same masks
+rather than eval mode: the step is the gradient taken with those masks (and BatchNorm's batch statistics), i.e. the
+step training takes, and Z then tends to 0 with the step size.
+
 It never changes training: the lookahead forward passes run on copies of the parameters, with BatchNorm's running
 statistics and the random number generators put back afterwards, so a run with ``affinity=tag`` trains exactly
 as without it. Cost per measurement: T backward passes and T + 1 forward passes (``every`` sets how often).
@@ -34,12 +40,34 @@ from mtlkit.errors import ConfigError
 from mtlkit.objective.task_gradient_monitor import gradient_geometry
 
 
+class _RandomReplay:
+    """Puts the random number generators of ``device`` (and the CPU's) back to where they were at construction, so
+    that the next forward pass draws the same dropout masks as the one after construction did."""
+
+    def __init__(self, device: torch.device):
+        self._accelerator = None if device.type == "cpu" else torch.get_device_module(device.type)
+        self._index = (
+            None
+            if self._accelerator is None
+            else (device.index if device.index is not None else self._accelerator.current_device())
+        )
+        self._cpu = torch.get_rng_state()
+        self._device = None if self._accelerator is None else self._accelerator.get_rng_state(self._index)
+
+    def __call__(self) -> None:
+        torch.set_rng_state(self._cpu)
+        if self._accelerator is not None:
+            self._accelerator.set_rng_state(self._device, self._index)
+
+
 def lookahead_affinity(module: Any, batch: dict[str, torch.Tensor], lr: float) -> tuple[torch.Tensor, torch.Tensor]:
     """``(Z [T, T], cosines [T, T])`` on ``batch`` for ``module`` (a :class:`~mtlkit.models.module.MultiTaskModule`),
-    float64 on the CPU, NaN where not measured (see the module docstring)."""
+    float64 on the CPU, NaN where not measured (see the module docstring). Every forward pass draws the same
+    dropout masks (the random generators are replayed), so Z is the effect of the step alone."""
     named = [(n, p) for n, p in module.named_parameters() if p.requires_grad and n.startswith("backbone.")]
     if not named:
         raise ConfigError("affinity=tag needs shared parameters that train; this model has none")
+    replay = _RandomReplay(batch["x"].device)
     with torch.enable_grad():
         losses = module.task_losses(batch)
         losses.shared_parameters = [p for _, p in named]
@@ -57,6 +85,7 @@ def lookahead_affinity(module: Any, batch: dict[str, torch.Tensor], lr: float) -
                 n = p.numel()
                 params[name] = p - lr * jacobian[i, offset : offset + n].view_as(p).to(p.dtype)
                 offset += n
+            replay()  # the baseline's dropout masks: otherwise Z measures their noise, not the step
             logits = functional_call(module, params, (batch["x"],))
             after = module.objective.task_losses(logits, batch["y"], batch["mask"], module.pos_weight).values
             z[i] = 1.0 - after.double().cpu() / before
