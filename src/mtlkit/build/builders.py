@@ -22,6 +22,7 @@ from mtlkit.models.module import MultiTaskModule
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
 from mtlkit.objective.weighting.grouped import GroupedWeighting
+from mtlkit.runtime.divergence import DivergenceStop
 
 
 def build_datamodule(data_cfg: DictConfig) -> MultiLabelDataModule:
@@ -176,6 +177,7 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback] | None = None
     With a gradient method (manual optimisation) the module clips gradients itself, so the Trainer gets none.
     """
     callbacks: list[Callback] = instantiate_group(cfg.get("callbacks")) + list(extra_callbacks or [])
+    callbacks.append(DivergenceStop())  # a non-finite or exploding loss ends the run (mtlkit.runtime.divergence)
     loggers: list[Logger] = instantiate_group(cfg.get("logger"))
     if weighting_class(cfg).uses_task_gradients:
         check_gradient_method_launch(cfg)
