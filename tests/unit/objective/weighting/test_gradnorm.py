@@ -16,10 +16,10 @@ A = torch.tensor([[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.
 NORMS = [math.sqrt(5), 3.0, 2.0]
 
 
-def _losses(theta: torch.Tensor, counts=(1, 1, 1), step: int = 0, shared: bool = True):
-    """L_j = A_j . theta (0 for a task with no label): the Jacobian of the losses is A."""
-    present = torch.tensor(counts) > 0
-    sums = torch.where(present, A @ theta, 0.0) * 10
+def _losses(theta: torch.Tensor, counts=(10, 10, 10), step: int = 0, shared: bool = True):
+    """A batch of 10 examples where task j has ``counts[j]`` labelled entries, each of loss ``A_j . theta``: with
+    every entry labelled, L_j = A_j . theta and the Jacobian of the losses is A."""
+    sums = torch.tensor(counts, dtype=theta.dtype) * (A @ theta)
     losses = task_losses(sums, torch.tensor(10.0), 10, reduce=lambda t: t, processes=1, counts=torch.tensor(counts))
     losses.shared_parameters, losses.step = ([theta] if shared else []), step
     return losses
@@ -80,7 +80,7 @@ def test_after_each_step_the_weights_sum_to_the_number_of_tasks():
 def test_a_task_first_labelled_later_takes_its_initial_loss_then_and_is_left_out_until_then():
     method = GradNorm(["a", "b", "c"], alpha=1.0)
     theta = torch.tensor([0.1, 0.2, 0.3, 0.4], requires_grad=True)
-    loss = method(_losses(theta, counts=(2, 0, 1)))
+    loss = method(_losses(theta, counts=(10, 0, 10)))
     loss.backward()
     assert method.has_initial.tolist() == [True, False, True]
     assert method.task_weights.grad[1] == 0
@@ -118,3 +118,38 @@ def test_state_is_checkpointed_and_resumes_exactly():
 def test_alpha_must_not_be_negative():
     with pytest.raises(ConfigError, match="alpha must be >= 0"):
         GradNorm(["a"], alpha=-1)
+
+
+def _two_task_losses(per_label: list[float], counts: list[int], step: int) -> tuple[torch.Tensor, object]:
+    """A batch of 32 examples where task j has ``counts[j]`` labelled entries, each of loss ``per_label[j]``
+    (L_j = counts_j * per_label_j / 32, as the seed formula divides by m)."""
+    theta = torch.tensor(per_label, requires_grad=True)
+    sums = torch.tensor(counts, dtype=torch.float32) * theta
+    losses = task_losses(sums, torch.tensor(32.0), 32, reduce=lambda t: t, processes=1, counts=torch.tensor(counts))
+    losses.shared_parameters, losses.step = [theta], step
+    return theta, losses
+
+
+def test_training_rates_do_not_depend_on_how_many_labels_a_task_has_in_a_batch():
+    """Issue 24: a first batch where task 0 had 4 of 32 labels gave training rates [1.75, 0.25] (fully labelled:
+    [1.01, 0.99]). Rates compare each task's mean loss per labelled entry with its first one (Chen et al. 2018 compare
+    L_j(t) with L_j(0)), so the first batch's label counts no longer decide the weights."""
+    objectives, rates = [], []
+    for first_counts in ([4, 32], [32, 32]):
+        method = GradNorm(["a", "b"])
+        method(_two_task_losses([0.69, 0.69], first_counts, step=0)[1])
+        _, later = _two_task_losses([0.6, 0.5], [32, 32], step=1)
+        objectives.append(method(later).item())  # sum_j w_j L_j + the GradNorm loss, whose targets use the rates
+        rates.append(method.inverse_training_rates(later))
+    assert objectives[0] == pytest.approx(objectives[1], rel=1e-6)
+    torch.testing.assert_close(rates[0], rates[1])
+    torch.testing.assert_close(rates[1], torch.tensor([0.6, 0.5]) / 0.55)
+
+
+def test_a_batch_with_few_labels_measures_the_same_training_rate():
+    """Later batches too: the rate is per labelled entry, so 4 labels of loss 0.6 count as 32 labels of 0.6."""
+    method = GradNorm(["a", "b"])
+    method(_two_task_losses([0.69, 0.69], [32, 32], step=0)[1])
+    few = method.inverse_training_rates(_two_task_losses([0.6, 0.5], [4, 32], step=1)[1])
+    full = method.inverse_training_rates(_two_task_losses([0.6, 0.5], [32, 32], step=1)[1])
+    torch.testing.assert_close(few, full)
