@@ -15,12 +15,14 @@ from omegaconf import DictConfig, OmegaConf
 from mtlkit.approaches.base import Approach
 from mtlkit.build.builders import build_datamodule, check_gradient_method_launch
 from mtlkit.config_checks import check_config
+from mtlkit.data.files.labelled_file import write_fitted_preprocessing
 from mtlkit.data.model_normalization import resolve_model_normalization
 from mtlkit.errors import ConfigError
 from mtlkit.evaluation.results import print_metrics_table, write_results
 from mtlkit.evaluation.thresholds import rule_of_config
 from mtlkit.runtime.budget import plan_run
 from mtlkit.runtime.launch import prepare_launch
+from mtlkit.runtime.learnable_data import check_learnable_data
 from mtlkit.runtime.loggers import finish_loggers
 from mtlkit.runtime.run_folder import overwrite_sweep_job
 
@@ -53,6 +55,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     t0 = time.perf_counter()
     dm = build_datamodule(cfg.data)
     data_s = time.perf_counter() - t0
+    warnings = check_learnable_data(cfg, dm.tasks, dm.label_counts())  # refuses what cannot learn, before training
     plan_run(cfg, dm)  # mtlkit.runtime.budget: logging interval, a one-line warning for a run of few steps
     out = approach.run(cfg, dm)
     record = out.record()
@@ -79,9 +82,11 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "devices": trainer.num_devices,
         },
         "overrides": command_line_overrides(),
+        **({"warnings": warnings} if warnings else {}),
     }
     if trainer.is_global_zero:
         path = write_results(results, cfg.paths.output_dir)
+        write_fitted_preprocessing(dm, cfg.paths.output_dir)  # preprocessing.json: a file's fitted features
         print_metrics_table(results["metrics"], title=f"{approach.name} on {dm.name} ({path})")
     finish_loggers(trainer)
     return results

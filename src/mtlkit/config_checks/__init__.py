@@ -15,6 +15,7 @@ from typing import Any
 from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
+from mtlkit.config_checks.learnability import learnability_errors
 from mtlkit.config_checks.rules import Rule, either, flag, integer, number, one_of, text
 from mtlkit.config_checks.schema import SCHEMA, register
 from mtlkit.errors import ConfigError
@@ -99,8 +100,11 @@ def environment_errors(cfg: DictConfig) -> list[str]:
 
 
 def check_config(cfg: DictConfig, environment: bool = True) -> None:
-    """Raise one :class:`ConfigError` with a line per problem (values first, then this machine's), if any."""
+    """Raise one :class:`ConfigError` with a line per problem (values first, then what leaves nothing to learn,
+    then this machine's), if any."""
     errors = config_errors(cfg)
+    if not errors:
+        errors = learnability_errors(cfg)  # values that are each fine but leave nothing to learn
     if environment and not errors:
         errors = environment_errors(cfg)
     if errors:
