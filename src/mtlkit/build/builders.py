@@ -22,15 +22,18 @@ from mtlkit.models.module import MultiTaskModule
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
 from mtlkit.objective.weighting.grouped import GroupedWeighting
+from mtlkit.runtime.checkpoint_io import AtomicCheckpointIO
 from mtlkit.runtime.divergence import DivergenceStop
 
 
-def build_datamodule(data_cfg: DictConfig) -> MultiLabelDataModule:
-    """The data module of ``data_cfg``, set up (data generated or read, split, labels hidden)."""
+def build_datamodule(data_cfg: DictConfig, set_up: bool = True) -> MultiLabelDataModule:
+    """The data module of ``data_cfg``, set up (data generated or read, split, labels hidden) unless ``set_up`` is
+    False (``mtlkit-predict`` gives it the run's fitted preprocessing first)."""
     dm = instantiate(data_cfg, _convert_="all")
     if not isinstance(dm, MultiLabelDataModule):
         raise ConfigError(f"data._target_ must build a MultiLabelDataModule, got {type(dm).__name__}")
-    dm.setup()
+    if set_up:
+        dm.setup()
     return dm
 
 
@@ -182,6 +185,7 @@ def build_trainer(cfg: DictConfig, extra_callbacks: list[Callback] | None = None
     if weighting_class(cfg).uses_task_gradients:
         check_gradient_method_launch(cfg)
         overrides = {"gradient_clip_val": None, "gradient_clip_algorithm": None, **overrides}
+    overrides = {"plugins": [AtomicCheckpointIO()], **overrides}  # checkpoints written whole or not at all
     trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=loggers or False, **overrides)
     for lg in loggers:
         lg.log_hyperparams(OmegaConf.to_container(cfg, resolve=True))

@@ -1,6 +1,6 @@
 """``mtlkit-predict``: per-example, per-task probabilities of a trained model, written to a CSV.
 
-    mtlkit-predict CHECKPOINT [--split test] [--output predictions.csv] [--decisions] [--threshold T]
+    mtlkit-predict CHECKPOINT [--split test|all] [--output predictions.csv] [--decisions] [--threshold T]
                    [--derived NAME="A or B"] [data overrides]
 
 See :mod:`mtlkit.evaluation.predictions` for what is predicted on which data, and the CSV's columns;
@@ -21,7 +21,14 @@ from mtlkit.build import build_datamodule, module_from_checkpoint
 from mtlkit.data.base import SPLITS
 from mtlkit.data.derived import DerivedTask, parse_derived
 from mtlkit.errors import ConfigError, MtlkitError
-from mtlkit.evaluation.predictions import data_config, predict, write_csv
+from mtlkit.evaluation.predictions import (
+    ALL_ROWS,
+    data_config,
+    is_other_file,
+    predict,
+    use_run_preprocessing,
+    write_csv,
+)
 from mtlkit.evaluation.thresholds import VAL_F1, checkpoint_thresholds
 from mtlkit.runtime.checkpoints import load_checkpoint
 
@@ -33,7 +40,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("checkpoint", help="a .ckpt file or the run directory of an mtlkit-train run")
     parser.add_argument("overrides", nargs="*", help="data overrides: data.KEY=VALUE, or data=NAME for another config")
-    parser.add_argument("--split", default="test", choices=SPLITS, help="which split to predict (default: test)")
+    parser.add_argument(
+        "--split",
+        default=None,
+        choices=[*SPLITS, ALL_ROWS],
+        help="which split to predict; all: every row of the file (data=table|images). Default: all for a file "
+        "other than the run's (data.path=...), else test",
+    )
     parser.add_argument("--output", "-o", default=None, help="CSV file to write (default: predictions_<split>.csv)")
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cuda (default: cpu)")
     parser.add_argument(
@@ -73,7 +86,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         ckpt, file = load_checkpoint(args.checkpoint)
         module = module_from_checkpoint(ckpt, file)
         meta = ckpt["mtlkit"]
-        dm = build_datamodule(data_config((meta.get("config") or {}).get("data"), args.overrides))
+        saved_data = (meta.get("config") or {}).get("data")
+        dm = build_datamodule(data_config(saved_data, args.overrides), set_up=False)
+        other_file = is_other_file(dm, saved_data)
+        args.split = args.split or (ALL_ROWS if other_file else "test")
+        warning = use_run_preprocessing(dm, ckpt, args.split, other_file, file)
+        if warning:
+            print(warning, file=sys.stderr)
+        dm.setup()
         tasks = list(meta["tasks"])
         missing = [t for t in tasks if t not in dm.tasks]
         if len(missing) == len(tasks):

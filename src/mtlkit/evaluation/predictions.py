@@ -7,6 +7,11 @@ The CSV has one row per example of the split: ``id``, ``prob_<task>`` for every 
 ``label_<task>`` (1, 0, or empty where the label is unknown or the data have no such task), and with decision
 thresholds (``mtlkit-predict --decisions``) ``pred_<task>``: 1 where ``prob_<task>`` > the task's threshold, else 0
 (:func:`mtlkit.evaluation.thresholds.checkpoint_thresholds` says which thresholds).
+
+A file (``data=table``, ``data=images``) is turned into inputs with what the run fitted on its train rows, kept in
+the checkpoint (:func:`use_run_preprocessing`): columns by name, the run's standardisation, categories, image size
+and normalisation, whatever the order of the columns or the other rows of the file. ``--split all`` predicts every
+row of the file (the default for a file other than the run's own); label columns are optional.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from omegaconf import DictConfig, OmegaConf
 from mtlkit.config import CONFIG_DIR
 from mtlkit.data.base import MultiLabelDataModule, collate_batch
 from mtlkit.data.cache import default_cache_dir
-from mtlkit.errors import ConfigError, DataError
+from mtlkit.data.files.labelled_file import PREPROCESSING_KEY, LabelledFileDataModule
+from mtlkit.errors import CheckpointError, ConfigError, DataError
 from mtlkit.evaluation.example_metrics import decide
 
 
@@ -56,8 +62,60 @@ def data_config(saved: dict[str, Any] | None, overrides: Sequence[str]) -> DictC
     return cfg
 
 
+ALL_ROWS = "all"  # --split all: every row of a file, in file order
+
+
+def is_other_file(dm: MultiLabelDataModule, saved_data: Mapping[str, Any] | None) -> bool:
+    """Whether ``dm`` reads a file other than the one its run was trained on (``data.path`` changed)."""
+    if not isinstance(dm, LabelledFileDataModule):
+        return False
+    saved = (saved_data or {}).get("path")
+    return saved is None or _resolved(dm.path) != _resolved(saved)
+
+
+def use_run_preprocessing(
+    dm: MultiLabelDataModule, ckpt: Mapping[str, Any], split: str, other_file: bool, file: Path | str
+) -> str | None:
+    """Before setup: give a file data module the preprocessing its run fitted, from the checkpoint, so that any
+    file becomes the model's inputs by column name (``split`` ``all``: every row of the file).
+
+    A checkpoint written before mtlkit kept it is refused for another file or ``all`` (its features would be
+    refitted on that file: wrong probabilities); on the run's own file the features are refitted on the same train
+    rows, as in training, and the returned warning line says so. Other data need nothing (None).
+    """
+    if not isinstance(dm, LabelledFileDataModule):
+        if split == ALL_ROWS:
+            raise ConfigError(
+                f"--split all predicts every row of a file (data=table or data=images); data '{dm.name}' has its "
+                "own splits: choose --split train, val or test"
+            )
+        return None
+    saved = (ckpt.get(type(dm).__qualname__) or {}).get(PREPROCESSING_KEY)
+    if saved is None:
+        if other_file or split == ALL_ROWS:
+            raise CheckpointError(
+                f"{file} was written before mtlkit kept a run's fitted preprocessing (feature statistics, "
+                f"categories) with it, so {dm.path} would get features refitted on itself and wrong probabilities; "
+                "predict the run's own file with --split train|val|test, or train the run again with this version"
+            )
+        return (
+            f"warning: {file} predates the fitted preprocessing kept with runs; the features of the run's own file "
+            "are refitted on its train rows, as in training (train again to predict other files)"
+        )
+    if not other_file and not Path(dm.path).expanduser().exists() and Path(saved["file"]).is_file():
+        dm.path = saved["file"]  # the run's own file, saved relative to where it was trained
+    dm.use_fitted(saved, whole_file=split == ALL_ROWS)
+    return None
+
+
+def _resolved(path: str | Path) -> Path:
+    return Path(path).expanduser().resolve()
+
+
 def predict(module: torch.nn.Module, dm: MultiLabelDataModule, split: str, device: str = "cpu") -> dict[str, Any]:
-    """Probabilities [N, T] of ``module`` on ``split`` of ``dm``, with the split's ids, labels and masks."""
+    """Probabilities [N, T] of ``module`` on ``split`` of ``dm`` (``all``: the whole file, which
+    :func:`use_run_preprocessing` put in the test split), with the split's ids, labels and masks."""
+    split = "test" if split == ALL_ROWS else split
     dataset = dm.dataset(split)
     loader = torch.utils.data.DataLoader(dataset, batch_size=dm.eval_batch_size, collate_fn=collate_batch)
     module = module.to(device).eval()

@@ -3,11 +3,19 @@ label column per task, read, checked, split and turned into :class:`SplitData`.
 
 Subclasses say which rows are usable (:meth:`LabelledFileDataModule.usable_rows`) and how a row becomes an input
 (:meth:`LabelledFileDataModule.build_inputs`).
+
+What a run fits on its train rows (feature statistics, categories, image size and normalisation) is kept with the
+run: in every checkpoint (this data module's ``state_dict``, key :data:`PREPROCESSING_KEY`) and in the run folder's
+``preprocessing.json``. ``mtlkit-predict`` gives it back (:meth:`LabelledFileDataModule.use_fitted`), so that any
+file, labelled or not, becomes the model's inputs exactly as in training.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,10 +24,13 @@ import torch
 from mtlkit.console import get_console
 from mtlkit.data.base import SPLITS, MultiLabelDataModule, SplitData
 from mtlkit.data.files.frames import Frame, read_frame, require_columns, resolve_columns
-from mtlkit.data.files.labels import UNCERTAIN, check_policy, labels_from_codes, parse_label_frame
+from mtlkit.data.files.labels import UNCERTAIN, UNKNOWN, check_policy, labels_from_codes, parse_label_frame
 from mtlkit.data.files.splits import check_fractions, fraction_split, split_from_column
 from mtlkit.data.files.validate import check_tasks_labelled
 from mtlkit.errors import ConfigError, DataError
+
+PREPROCESSING_KEY = "preprocessing"  # in this data module's checkpoint state
+PREPROCESSING_FILE = "preprocessing.json"  # in the run folder, for people
 
 
 class LabelledFileDataModule(MultiLabelDataModule):
@@ -76,6 +87,8 @@ class LabelledFileDataModule(MultiLabelDataModule):
         self.split_source = ""
         self.has_uncertain = False
         self.label_names: list[str] = []
+        self.fitted: dict[str, Any] | None = None  # a trained run's preprocessing, applied instead of fitting
+        self.whole_file = False
 
     # -- hooks for subclasses -----------------------------------------------------------------------
     def default_label_columns(self, frame: Frame, reserved: Sequence[str]) -> list[str]:
@@ -94,33 +107,71 @@ class LabelledFileDataModule(MultiLabelDataModule):
         """The inputs of each split (train, val, test), from the rows where ``split == 0, 1, 2``."""
         raise NotImplementedError
 
+    def fitted_inputs(self) -> dict[str, Any]:
+        """What :meth:`build_inputs` fitted on the train rows (JSON-able), after setup."""
+        raise NotImplementedError
+
+    def use_fitted_inputs(self, inputs: Mapping[str, Any]) -> None:
+        """Take ``inputs`` (from :meth:`fitted_inputs` of a trained run) instead of fitting them again."""
+        raise NotImplementedError
+
+    # -- the fitted preprocessing, kept with the run ------------------------------------------------
+    def fitted_preprocessing(self) -> dict[str, Any]:
+        """The file, its label columns and the fitted inputs: what a checkpoint keeps for ``mtlkit-predict``."""
+        return {
+            "data": self.name,
+            "file": str(Path(self.path).expanduser().resolve()),
+            "label_columns": list(self.label_names),
+            "inputs": self.fitted_inputs(),
+        }
+
+    def use_fitted(self, preprocessing: Mapping[str, Any], whole_file: bool = False) -> None:
+        """Before setup: turn this file into inputs with a trained run's ``preprocessing`` (by column name) instead
+        of fitting on its train rows. Label columns become optional. With ``whole_file`` every row goes to the test
+        split, in file order (the split column and fractions are not used)."""
+        if preprocessing.get("data") != self.name:
+            raise ConfigError(
+                f"the run's preprocessing is for data={preprocessing.get('data')}, not data={self.name}; "
+                f"predict with data={preprocessing.get('data')}"
+            )
+        self.fitted = dict(preprocessing)
+        self.whole_file = whole_file
+        self.use_fitted_inputs(preprocessing["inputs"])
+
+    def state_dict(self) -> dict:
+        state = super().state_dict()
+        if self.splits:
+            state[PREPROCESSING_KEY] = self.fitted_preprocessing()
+        return state
+
     # -- loading ------------------------------------------------------------------------------------
     def reserved_columns(self, frame: Frame) -> list[str]:
         """Columns that are neither features nor labels: id, split and group columns."""
-        if self.group_column:
+        if self.group_column and not self.whole_file:  # the whole file is predicted: groups do not matter
             require_columns(frame, [self.group_column], "data.group_column")
-        optional = [c for c in (self.id_column, self.split_column) if c and c in frame.data.columns]
-        return optional + ([self.group_column] if self.group_column else [])
+        optional = [c for c in (self.id_column, self.split_column, self.group_column) if c and c in frame.data.columns]
+        return optional
 
     def load_splits(self) -> tuple[list[str], dict[str, SplitData]]:
         frame = read_frame(self.path)
-        reserved = self.reserved_columns(frame)
-        if self.label_columns is None or (not isinstance(self.label_columns, str) and not self.label_columns):
-            tasks = self.default_label_columns(frame, reserved)
+        if self.fitted is None:
+            tasks = self.resolve_label_columns(frame)
+            codes = parse_label_frame(frame.data, tasks, frame.where)
         else:
-            tasks = resolve_columns(frame, self.label_columns, "data.label_columns")
-        clash = [t for t in tasks if t in reserved]
-        if clash:
-            raise ConfigError(f"column(s) {clash} are both label columns and id/split/group columns; pick one role")
+            tasks, codes = self.optional_labels(frame)
         self.label_names = list(tasks)
-        codes = parse_label_frame(frame.data, tasks, frame.where)
         keep = self.usable_rows(frame)
         if keep is not None and not keep.all():
             frame, codes = frame.take(keep), codes[keep]
-        _, mask, unc = labels_from_codes(codes, self.uncertain)
-        check_tasks_labelled(mask, unc, tasks, frame)
+        if self.fitted is None:
+            _, mask, unc = labels_from_codes(codes, self.uncertain)
+            check_tasks_labelled(mask, unc, tasks, frame)
         self.has_uncertain = bool((codes == UNCERTAIN).any())
-        split = self.assign_splits(frame, codes)
+        if self.whole_file:
+            split = np.full(len(frame), 2)
+            self.split_source = "every row of the file (predicted as test)"
+        else:
+            split = self.assign_splits(frame, codes)
         inputs = self.build_inputs(frame, split)
         ids = self.row_ids(frame)
         splits = {}
@@ -135,8 +186,34 @@ class LabelledFileDataModule(MultiLabelDataModule):
                 [ids[i] for i in rows],
                 torch.from_numpy(unc) if self.has_uncertain else None,
             )
-        self.warn_undefined(splits, tasks)
+        if self.fitted is None:
+            self.warn_undefined(splits, tasks)
         return tasks, splits
+
+    def resolve_label_columns(self, frame: Frame) -> list[str]:
+        """The task columns ``label_columns`` names (or the subclass's default), none of them reserved."""
+        reserved = self.reserved_columns(frame)
+        if self.label_columns is None or (not isinstance(self.label_columns, str) and not self.label_columns):
+            tasks = self.default_label_columns(frame, reserved)
+        else:
+            tasks = resolve_columns(frame, self.label_columns, "data.label_columns")
+        clash = [t for t in tasks if t in reserved]
+        if clash:
+            raise ConfigError(f"column(s) {clash} are both label columns and id/split/group columns; pick one role")
+        return tasks
+
+    def optional_labels(self, frame: Frame) -> tuple[list[str], np.ndarray]:
+        """The trained run's label columns and their codes, unknown where the file lacks the column (predicting)."""
+        assert self.fitted is not None
+        tasks = list(self.fitted["label_columns"])
+        present = [t for t in tasks if t in frame.data.columns]
+        codes = np.full((len(frame), len(tasks)), UNKNOWN, dtype=np.int8)
+        if present:
+            codes[:, [tasks.index(t) for t in present]] = parse_label_frame(frame.data, present, frame.where)
+        if len(present) < len(tasks):
+            absent = [t for t in tasks if t not in present]
+            self.info(f"{frame.path}: no label column(s) {absent}: their labels are left empty")
+        return tasks, codes
 
     def row_ids(self, frame: Frame) -> list[str]:
         if self.id_column and self.id_column in frame.data.columns:
@@ -223,6 +300,17 @@ class LabelledFileDataModule(MultiLabelDataModule):
     def info(self, text: str, style: str | None = None) -> None:
         if self.verbose:
             get_console().print(text, style=style, markup=False, highlight=False)
+
+
+def write_fitted_preprocessing(dm: object, folder: str | Path) -> Path | None:
+    """``preprocessing.json`` in a run folder: what a file data module fitted (nothing for other data)."""
+    if not isinstance(dm, LabelledFileDataModule) or not dm.splits:
+        return None
+    path = Path(folder) / PREPROCESSING_FILE
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(dm.fitted_preprocessing(), indent=2) + "\n")
+    tmp.replace(path)
+    return path
 
 
 _AS = {"ignore": "? (left out)", "zeros": "neg", "ones": "pos"}

@@ -2,7 +2,8 @@
 
 Paths are relative to ``data.root`` (default: the folder of the file); absolute paths are used as they are.
 Images are read with Pillow, converted to ``data.channels`` (3 RGB or 1 grey), resized to ``data.image_size`` and
-normalised per channel with the train images' mean and std (or ``data.mean`` / ``data.std``). Left unset (null, the
+normalised per channel with the train images' mean and std (or ``data.mean`` / ``data.std``); the size, channels,
+resize mode, mean and std are kept with the run, and ``mtlkit-predict`` applies them to any file. Left unset (null, the
 default), the size and channels come from the images' headers (:func:`~mtlkit.data.files.image_io.probe_images`):
 the most common size, scaled down to at most 128 px on its longer side, and 1 channel when every image is grey;
 the choice is printed.
@@ -245,6 +246,20 @@ class ImageDataModule(LabelledFileDataModule):
             f"normalised with mean {_fmt(self.mean)} std {_fmt(self.std)}{aug}"
         )
         return xs
+
+    # -- the fitted preprocessing, kept with the run ----------------------------------------------
+    def fitted_inputs(self) -> dict[str, Any]:
+        return {
+            "image_size": list(self.size or ()),
+            "channels": self.channels,
+            "resize": self.resize,
+            "mean": [float(v) for v in self.mean or ()],
+            "std": [float(v) for v in self.std or ()],
+        }
+
+    def use_fitted_inputs(self, inputs: Mapping[str, Any]) -> None:
+        self.size, self.channels, self.resize = _image_size(inputs["image_size"]), inputs["channels"], inputs["resize"]
+        self.mean, self.std = list(inputs["mean"]), list(inputs["std"])
 
 
 def _image_size(size) -> tuple[int, int]:

@@ -5,11 +5,15 @@ minus ``data.drop_columns``. Numeric and boolean columns are standardised with t
 of the train rows only. Text columns are categorical: one-hot encoded over the categories seen in train
 (a blank cell is a category of its own; a category seen only in val/test encodes as all zeros), unless they have
 more than ``data.max_categories`` distinct values or ``data.categorical=error``, which fail with the fix.
+
+What is fitted (:class:`~mtlkit.data.files.preprocessing.TablePreprocessing`) is kept with the run and applied by
+column name to any file ``mtlkit-predict`` is given (:meth:`LabelledFileDataModule.use_fitted`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,11 +21,10 @@ import torch
 
 from mtlkit.data.files.frames import Frame, resolve_columns
 from mtlkit.data.files.labelled_file import LabelledFileDataModule
-from mtlkit.data.files.validate import check_finite_features
+from mtlkit.data.files.preprocessing import BLANK, TablePreprocessing, category_cells
 from mtlkit.errors import ConfigError, DataError
 
 CATEGORICAL_MODES = ("onehot", "error")
-BLANK = "(blank)"
 
 
 class TableDataModule(LabelledFileDataModule):
@@ -58,6 +61,7 @@ class TableDataModule(LabelledFileDataModule):
         self.feature_names: list[str] = []
         self.mean: np.ndarray | None = None
         self.std: np.ndarray | None = None
+        self.preprocessing: TablePreprocessing | None = None
 
     def choose_features(self, frame: Frame) -> list[str]:
         tasks = self.label_names
@@ -79,35 +83,39 @@ class TableDataModule(LabelledFileDataModule):
         return cols
 
     def build_inputs(self, frame: Frame, split: np.ndarray) -> list[torch.Tensor]:
-        cols = self.choose_features(frame)
-        train = split == 0
-        numeric = [c for c in cols if _is_numeric(frame.data[c])]
-        text = [c for c in cols if c not in numeric]
-        values = (
-            frame.data[numeric].to_numpy(dtype=np.float64, na_value=np.nan) if numeric else np.zeros((len(frame), 0))
-        )
-        check_finite_features(values, numeric, frame)
-        if self.standardize and numeric:
-            self.mean = values[train].mean(0)
-            std = values[train].std(0)
-            self.std = np.where(std > 0, std, 1.0)
-            values = (values - self.mean) / self.std
-        blocks, names = [values], list(numeric)
-        for c in text:
-            block, levels = self.one_hot(frame, c, train)
-            blocks.append(block)
-            names += [f"{c}={v}" for v in levels]
-        x = np.concatenate(blocks, axis=1).astype(np.float32)
-        self.feature_names = names
-        onehot = f", {len(names) - len(numeric)} one-hot from {text}" if text else ""
-        scaled = "standardised on train" if self.standardize else "not standardised"
-        self.info(f"table {frame.path}: {len(names)} features ({len(numeric)} numeric, {scaled}{onehot})")
+        if self.preprocessing is None:  # training: fit on the train rows
+            self.preprocessing = self.fit_preprocessing(frame, split == 0)
+            how = "standardised on train" if self.standardize else "not standardised"
+        else:  # a trained run's preprocessing, by column name
+            self.note_ignored_columns(frame)
+            how = "with the run's fitted standardisation" if self.preprocessing.mean else "not standardised"
+        prep = self.preprocessing
+        x = prep.transform(frame, lambda text: self.info(f"note: {frame.path}: {text}", style="yellow"))
+        self.feature_names = prep.feature_names
+        self.mean = None if prep.mean is None else np.asarray(prep.mean)
+        self.std = None if prep.std is None else np.asarray(prep.std)
+        n, n_numeric = len(self.feature_names), len(prep.numeric)
+        onehot = f", {n - n_numeric} one-hot from {list(prep.categories)}" if prep.categories else ""
+        self.info(f"table {frame.path}: {n} features ({n_numeric} numeric, {how}{onehot})")
         return [torch.from_numpy(x[split == s]) for s in range(3)]
 
-    def one_hot(self, frame: Frame, column: str, train: np.ndarray) -> tuple[np.ndarray, list[str]]:
-        """0/1 indicators of the categories of ``column`` seen in the train rows."""
-        series = frame.data[column]
-        text = series.astype(object).where(series.notna(), BLANK).astype(str).str.strip()
+    def fit_preprocessing(self, frame: Frame, train: np.ndarray) -> TablePreprocessing:
+        """Choose the feature columns and fit their standardisation and categories on the ``train`` rows."""
+        cols = self.choose_features(frame)
+        numeric = [c for c in cols if _is_numeric(frame.data[c])]
+        categories = {c: self.categories_of(frame, c, train) for c in cols if c not in numeric}
+        return TablePreprocessing.fit(frame, numeric, categories, train, self.standardize)
+
+    def note_ignored_columns(self, frame: Frame) -> None:
+        """Say once which columns of a file to predict are not inputs of the model (they are ignored)."""
+        used = set(self.preprocessing.columns) | set(self.label_names) | set(self.reserved_columns(frame))
+        extra = [c for c in frame.data.columns if c not in used]
+        if extra:
+            self.info(f"note: {frame.path}: column(s) {extra} are not inputs of the model: ignored", style="yellow")
+
+    def categories_of(self, frame: Frame, column: str, train: np.ndarray) -> list[str]:
+        """The categories of text column ``column`` seen in the train rows (checked: not a number, not too many)."""
+        text = category_cells(frame.data[column])
         numbers = pd.to_numeric(text.where(text != BLANK), errors="coerce")
         n_filled = int((text != BLANK).sum())
         looks_numeric = n_filled > 0 and numbers.notna().sum() >= 0.9 * n_filled
@@ -130,9 +138,14 @@ class TableDataModule(LabelledFileDataModule):
                 f"{frame.where(0)}); leave it out with data.drop_columns=[{column}] or name it data.id_column, "
                 "or use data.categorical=onehot with a larger data.max_categories"
             )
-        levels = sorted(text[train].unique().tolist())
-        block = (text.to_numpy()[:, None] == np.array(levels, dtype=object)[None, :]).astype(np.float64)
-        return block, levels
+        return sorted(text[train].unique().tolist())
+
+    # -- the fitted preprocessing, kept with the run ----------------------------------------------
+    def fitted_inputs(self) -> dict[str, Any]:
+        return self.preprocessing.to_dict() if self.preprocessing is not None else {}
+
+    def use_fitted_inputs(self, inputs: Mapping[str, Any]) -> None:
+        self.preprocessing = TablePreprocessing.from_dict(inputs)
 
 
 def _is_numeric(series: pd.Series) -> bool:
