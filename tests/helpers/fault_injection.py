@@ -38,3 +38,32 @@ class RaiseAtStep(pl.Callback):
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch, batch_idx) -> None:
         if trainer.global_step == self.step:
             raise RuntimeError(f"injected failure at step {self.step}")
+
+
+class DiskFullAfter:
+    """A stand-in for ``torch.save`` that saves the first ``calls`` checkpoints (dicts with a ``state_dict``; other
+    objects are always saved), then writes half of the bytes and raises ``OSError(ENOSPC)``, as a disk that fills up
+    during a checkpoint: ``monkeypatch.setattr(torch, "save", DiskFullAfter(1))``."""
+
+    def __init__(self, calls: int):
+        import torch
+
+        self.calls, self.save = calls, torch.save
+
+    def __call__(self, obj, f, *args, **kwargs) -> None:
+        import errno
+        import io
+
+        if not (isinstance(obj, dict) and "state_dict" in obj) or self.calls > 0:
+            self.calls -= isinstance(obj, dict) and "state_dict" in obj
+            self.save(obj, f, *args, **kwargs)
+            return
+        buffer = io.BytesIO()
+        self.save(obj, buffer, *args, **kwargs)
+        data = buffer.getvalue()[: len(buffer.getvalue()) // 2]
+        if hasattr(f, "write"):
+            f.write(data)
+        else:
+            with open(f, "wb") as out:
+                out.write(data)
+        raise OSError(errno.ENOSPC, "No space left on device")

@@ -16,6 +16,7 @@ from mtlkit.console import get_console
 from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS, LOWER_IS_BETTER
 from mtlkit.evaluation.metrics import METRICS
 from mtlkit.evaluation.thresholds import VAL_F1
+from mtlkit.runtime.atomic_write import atomic_write_text
 
 RESULTS_FILE = "results.json"
 SCHEMA_VERSION = 1
@@ -36,10 +37,8 @@ def write_results(results: Mapping[str, Any], output_dir: str | Path) -> Path:
     """Write ``results.json`` atomically into ``output_dir`` and return its path."""
     path = Path(output_dir) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(_clean({"schema_version": SCHEMA_VERSION, **results}), indent=2, allow_nan=False))
-    tmp.replace(path)
-    return path
+    text = json.dumps(_clean({"schema_version": SCHEMA_VERSION, **results}), indent=2, allow_nan=False)
+    return atomic_write_text(path, text)  # whole or not at all; a full disk is one line
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
