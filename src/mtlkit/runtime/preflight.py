@@ -6,7 +6,8 @@ command refused here leaves every folder as it was:
 
 1. the config's values (:mod:`mtlkit.config_checks`: type and range of every known key, one line each);
 2. this machine (GPU for ``trainer=gpu``, checkpoint files, a wandb key when online);
-3. the run folder (:mod:`mtlkit.runtime.run_folder`): a finished run is never changed unless ``overwrite=true``;
+3. the run folder: no other live process writes there (:mod:`mtlkit.runtime.folder_lock`, held until this process
+   ends); a finished run is never changed unless ``overwrite=true`` (:mod:`mtlkit.runtime.run_folder`);
    an interrupted one is continued only with the same configuration;
 4. that the run folder can be written.
 
@@ -56,6 +57,7 @@ def check_run(config: DictConfig) -> None:
 
     from mtlkit.config_checks import check_config
     from mtlkit.config_checks.environment import output_dir_error, wandb_is_online, wandb_timeout
+    from mtlkit.runtime.folder_lock import LOCK_FILE, lock_folder
     from mtlkit.runtime.run_folder import clear_run_folder, guard_run_folder, remember_run_folder
 
     HydraConfig.instance().set_config(config)
@@ -63,11 +65,12 @@ def check_run(config: DictConfig) -> None:
     _set_output_dir(config, run_dir)
     task = task_config(config)
     check_config(task)
-    if _rank() != 0:  # a process that DDP re-launched into the run folder rank 0 already checked
+    if _rank() != 0:  # a process that DDP re-launched into the run folder rank 0 already checked (and locked)
         return
+    lock_folder(run_dir)  # one writer per run folder, until this process ends (mtlkit.runtime.folder_lock)
     overrides = [str(o) for o in config.hydra.overrides.task]
     if guard_run_folder(task, run_dir, overrides):
-        clear_run_folder(run_dir)
+        clear_run_folder(run_dir, keep=(LOCK_FILE,))
         print(f"overwrite=true: emptied {run_dir}; training again from scratch there", file=sys.stderr)
     error = output_dir_error(run_dir)
     if error:
@@ -95,7 +98,12 @@ def check_sweep(config: DictConfig) -> None:
     except Exception:  # a sweep folder named after something only a job knows: each job's folder is new
         return
     SWEEP_DIR = sweep_dir
-    if _rank() != 0 or config.get("overwrite"):
+    if _rank() != 0:
+        return
+    from mtlkit.runtime.folder_lock import lock_folder
+
+    lock_folder(sweep_dir, elsewhere="another hydra.sweep.dir, or leave it out")  # one sweep per folder
+    if config.get("overwrite"):
         return
     if not sweep_dir.is_dir():
         return
