@@ -88,18 +88,22 @@ def _looks_like(path: Path) -> str:
 def checkpoint_file_error(key: str, value: str) -> str | None:
     """One line when ``value`` (given as ``key=``) is not a PyTorch checkpoint file or a run folder that holds one."""
     from mtlkit.errors import CheckpointError
-    from mtlkit.runtime.checkpoints import resolve_checkpoint
+    from mtlkit.runtime.checkpoints import resolve_checkpoint, truncated_checkpoint
 
     try:
         file = resolve_checkpoint(value)
     except CheckpointError as e:
         return f"{key}={value}: {e}"
+    if truncated_checkpoint(file):
+        return f"{key}={value}: {truncated_checkpoint(file)}"
     if not is_torch_checkpoint(file):
         return f"{key}={value}: {file} is not a PyTorch checkpoint ({_looks_like(file)}); give {_CHECKPOINT_HELP}"
     return None
 
 
 def checkpoint_errors(cfg: DictConfig) -> list[str]:
+    from mtlkit.runtime.checkpoints import truncated_checkpoint
+
     errors = []
     approach = f"{_select(cfg, 'approach.name', '')} {_select(cfg, 'approach._target_', '')}".lower()
     source = _select(cfg, "transfer.checkpoint")
@@ -112,6 +116,8 @@ def checkpoint_errors(cfg: DictConfig) -> list[str]:
         path = Path(str(ckpt)).expanduser()
         if not path.is_file():
             errors.append(f"ckpt_path={ckpt}: no such file; give a .ckpt file, `last` (this run folder's), or null")
+        elif truncated_checkpoint(path):
+            errors.append(f"ckpt_path={ckpt}: {truncated_checkpoint(path)}")
         elif not is_torch_checkpoint(path):
             errors.append(f"ckpt_path={ckpt}: not a PyTorch checkpoint ({_looks_like(path)}); give {_CHECKPOINT_HELP}")
     return errors

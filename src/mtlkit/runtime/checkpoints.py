@@ -9,6 +9,7 @@ the input shape, the feature width, the head shape and the architecture (``share
 from __future__ import annotations
 
 import json
+import zipfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -152,13 +153,32 @@ def resolve_transfer_source(path: Any, stage: str | None = None) -> tuple[Path, 
     return resolve_checkpoint(folder), None
 
 
+ZIP_HEADER = b"PK\x03\x04"  # torch.save's format is a zip archive, whose directory is written last
+
+
+def truncated_checkpoint(path: str | Path) -> str | None:
+    """What is wrong with ``path`` when it starts like a checkpoint (a zip archive) but its end is missing, or None."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            starts_like_zip = f.read(len(ZIP_HEADER)) == ZIP_HEADER
+    except OSError:
+        return None
+    if not starts_like_zip or zipfile.is_zipfile(path):
+        return None
+    return (
+        f"{path} is cut short: it starts like a PyTorch checkpoint but its end (the zip directory) is missing, so it "
+        "is truncated or still being written; re-copy it, or use an earlier checkpoint"
+    )
+
+
 def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], Path]:
     """The checkpoint dict and its file; fails unless mtlkit wrote it."""
     file = resolve_checkpoint(path)
     try:
         ckpt = torch.load(file, map_location="cpu", weights_only=False)
     except Exception as err:  # any unreadable file gets the same clear message
-        raise CheckpointError(f"cannot read checkpoint {file}: {err}") from err
+        raise CheckpointError(truncated_checkpoint(file) or f"cannot read checkpoint {file}: {err}") from err
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise CheckpointError(f"{file} is not a Lightning checkpoint (no 'state_dict'); give a .ckpt that mtlkit wrote")
     if "mtlkit" not in ckpt:
