@@ -83,3 +83,50 @@ def test_predict_applies_a_derived_rule_to_the_probabilities(tiny_checkpoints, t
         p, s = float(r["prob_pedestrian"]), float(r["prob_stop_sign"])
         assert float(r["prob_stop"]) == pytest.approx(1 - (1 - p) * (1 - s), abs=2e-6)
     assert any(r["label_stop"] in ("0", "1") for r in rows)  # the data's derived label, where it is decided
+
+
+def test_predict_a_reordered_extended_unlabelled_file_through_the_console_script(tmp_path):
+    """Issue 24 §1: `mtlkit-predict RUN data.path=NEW` as a user's shell runs it, on a file whose columns are
+    reordered, with 300 other rows (of another scale, a new category) and an extra column, and no label column,
+    gives every training row the probabilities it has on the training file."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    import numpy as np
+    import pandas as pd
+
+    from mtlkit.cli.predict import main
+    from mtlkit.run import train
+    from tests.helpers import compose_config
+    from tests.helpers.userdata import TASKS, write_table
+
+    frame = write_table(tmp_path / "train.csv", n=100)
+    overrides = ["data=table", f"data.path={tmp_path / 'train.csv'}", "data.label_columns=[a,b,c]", "model=mlp"]
+    overrides += ["model.width=8", "trainer.max_epochs=1", "logger=csv", "callbacks.rich_progress_bar=null"]
+    train(compose_config(overrides, tmp_path / "run"))
+    assert main([str(tmp_path / "run"), "--split", "all", "-o", str(tmp_path / "own.csv")]) == 0
+
+    other = write_table(tmp_path / "other.csv", n=300, seed=9).assign(id=lambda f: "new" + f["id"], site="west")
+    other[["x1", "x2", "x3", "x4"]] *= 50.0  # a standardisation refitted on the file would move every row
+    new = pd.concat([frame, other]).assign(comment="extra").drop(columns=TASKS).sample(frac=1.0, random_state=0)
+    new[["comment", "x3", "site", "x1", "id", "x4", "x2"]].to_csv(tmp_path / "new.csv", index=False)
+    script = Path(sys.executable).parent / "mtlkit-predict"
+    proc = subprocess.run(
+        [str(script), str(tmp_path / "run"), f"data.path={tmp_path / 'new.csv'}", "-o", str(tmp_path / "new_pred.csv")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "wrote 400 rows (3 tasks, split 'all'" in proc.stdout
+    assert "['comment'] are not inputs of the model: ignored" in proc.stdout + proc.stderr
+    own = pd.read_csv(tmp_path / "own.csv").set_index("id")
+    got = pd.read_csv(tmp_path / "new_pred.csv").set_index("id")
+    assert len(own) == 100 and set(own.index) < set(got.index)
+    probs = [f"prob_{t}" for t in TASKS]
+    np.testing.assert_allclose(got.loc[own.index, probs].to_numpy(), own[probs].to_numpy(), rtol=0, atol=2e-6)
+    assert got[[f"label_{t}" for t in TASKS]].isna().all().all()  # no label column: empty labels
