@@ -123,3 +123,16 @@ def wandb_runs(root: Path) -> list[dict[str, Any]]:
                 info["exit_code"] = r.exit.exit_code
         out.append(info)
     return out
+
+
+_HOLD_LOCK = (
+    "import sys, time; from mtlkit.runtime.folder_lock import lock_folder; lock_folder(sys.argv[1], sys.argv[2]); "
+    "print('held', flush=True); time.sleep(300)"
+)
+
+
+def hold_folder_lock(folder: Path, command: str = "mtlkit-train") -> subprocess.Popen:
+    """Another process that holds ``folder``'s run-folder lock (as ``command``) until it is killed."""
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(folder), command], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc

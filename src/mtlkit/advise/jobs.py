@@ -5,6 +5,7 @@ that is already there)."""
 from __future__ import annotations
 
 import json
+import signal
 import subprocess
 import sys
 import time
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from mtlkit.console import get_console
 from mtlkit.evaluation.results import RESULTS_FILE
+from mtlkit.runtime.atomic_write import atomic_write_text
 
 LOG_FILE = "advise_job.log"
 
@@ -47,6 +49,30 @@ def _last_error(text: str) -> str:
     return (errors or lines or ["no output"])[-1][:300]
 
 
+STOP_GRACE_S = 30  # seconds an interrupted job gets to stop before it is killed
+
+
+class JobsInterrupted(KeyboardInterrupt):
+    """Ctrl-C during a job: the job was stopped; ``done`` of ``total`` jobs had finished (or been reused)."""
+
+    def __init__(self, done: int, total: int):
+        super().__init__(f"{done} of {total} jobs done")
+        self.done, self.total = done, total
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    """Stop an interrupted job: a Ctrl-C in the terminal reached it too, else it gets SIGINT now; killed if it is
+    still running :data:`STOP_GRACE_S` later. Its output is drained meanwhile, so that it never blocks on a pipe."""
+    for action in (None, signal.SIGINT, signal.SIGKILL):
+        if action is not None:
+            proc.send_signal(action)
+        try:
+            proc.communicate(timeout=2 if action is None else STOP_GRACE_S)
+            return
+        except subprocess.TimeoutExpired:
+            continue
+
+
 class Runner:
     """Runs jobs one after another and prints ``[i/n] label: done in 12 s (reused | failed: ...); about 3 min
     left`` (the time left from the mean time of the jobs trained so far)."""
@@ -70,12 +96,25 @@ class Runner:
             return True
         job.run_dir.mkdir(parents=True, exist_ok=True)
         t0 = time.perf_counter()
-        proc = subprocess.run(train_command(job.overrides, job.run_dir), capture_output=True, text=True)
+        returncode, output = self._train(job)
         seconds = time.perf_counter() - t0
-        (job.run_dir / LOG_FILE).write_text(proc.stdout + proc.stderr)
+        atomic_write_text(job.run_dir / LOG_FILE, output)
         self.trained_s += seconds
         self.trained += 1
-        ok = proc.returncode == 0 and finished(job.run_dir)
-        status = "done" if ok else f"FAILED ({_last_error(proc.stdout + proc.stderr)}; log: {job.run_dir / LOG_FILE})"
+        ok = returncode == 0 and finished(job.run_dir)
+        status = "done" if ok else f"FAILED ({_last_error(output)}; log: {job.run_dir / LOG_FILE})"
         console.print(f"{prefix}: {status} in {seconds:.0f} s{self.eta()}", highlight=False, soft_wrap=True)
         return ok
+
+    def _train(self, job: Job) -> tuple[int, str]:
+        """Run the job's ``mtlkit-train``; on Ctrl-C, stop it (SIGINT, then SIGKILL after
+        :data:`STOP_GRACE_S`) and raise :class:`JobsInterrupted` with how many jobs are done."""
+        proc = subprocess.Popen(
+            train_command(job.overrides, job.run_dir), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+        )
+        try:
+            output, _ = proc.communicate()
+        except KeyboardInterrupt:
+            _stop(proc)
+            raise JobsInterrupted(self.done - 1, self.total) from None
+        return proc.returncode, output

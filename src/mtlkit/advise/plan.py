@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mtlkit.errors import ConfigError
+from mtlkit.runtime.atomic_write import atomic_write_text
 
 PLAN_FILE = "advise.json"
 
@@ -129,4 +130,4 @@ def check_or_write_plan(out: Path, plan: Plan) -> None:
                 "be comparable; choose another --out (nothing was changed)"
             )
     out.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(asdict(plan), indent=2))
+    atomic_write_text(path, json.dumps(asdict(plan), indent=2))

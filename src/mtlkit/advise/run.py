@@ -6,6 +6,9 @@
    budget for all; finished runs in the folder are reused.
 3. The verdict (:mod:`mtlkit.advise.verdict`) printed and written (verdict.md, verdict.json), and the full
    ``mtlkit-report`` of the runs in ``<out>/report``.
+
+Only one advise writes into a folder at a time (:mod:`mtlkit.runtime.folder_lock`): a second is refused. Ctrl-C
+stops the running job and raises :class:`mtlkit.advise.jobs.JobsInterrupted`; the same command resumes.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from mtlkit.advise.verdict import Verdict, build_verdict
 from mtlkit.advise.write import print_verdict, write_verdict
 from mtlkit.console import get_console
 from mtlkit.errors import ConfigError
+from mtlkit.runtime.atomic_write import atomic_write_text
+from mtlkit.runtime.folder_lock import lock_folder
 
 
 def choose_grouping(affinity_dir: Path, k: int | None) -> dict[str, Any] | None:
@@ -41,6 +46,7 @@ def advise(plan: Plan, out: Path, min_effect: float = 0.0) -> Verdict:
     """Run the plan into ``out`` (see the module docstring) and return the verdict; ``min_effect`` (%) is the
     smallest |Δm| the verdict counts (not part of the plan: the same runs can be re-judged with another one)."""
     console = get_console()
+    lock_folder(out, "mtlkit-advise", elsewhere="another --out")  # one advise per folder (its jobs lock their own)
     check_or_write_plan(out, plan)
     seeds = plan.seeds
     runner = Runner(1 + (len(base_arms(plan.balancing, plan.transfer)) + 1) * len(seeds))
@@ -81,8 +87,8 @@ def advise(plan: Plan, out: Path, min_effect: float = 0.0) -> Verdict:
                 Job(f"{arm.name} seed={seed}", [*common, *arm.overrides, f"seed={seed}"], run_dir(out, arm.name, seed))
             )
     plan.arms = [{"name": a.name, "description": a.description, "overrides": list(a.overrides)} for a in all_arms]
-    (out / "advise.json").write_text(
-        json.dumps({**json.loads((out / "advise.json").read_text()), "arms": plan.arms}, indent=2)
+    atomic_write_text(
+        out / "advise.json", json.dumps({**json.loads((out / "advise.json").read_text()), "arms": plan.arms}, indent=2)
     )
     verdict = build_verdict(
         [(a.name, a.description, {s: run_dir(out, a.name, s) for s in seeds}) for a in all_arms],

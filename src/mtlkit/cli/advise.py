@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -142,6 +143,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except MtlkitError as err:
         console.print(f"[red]{PROG}: error: {escape(str(err))}", highlight=False, soft_wrap=True)
         return 2
+    except KeyboardInterrupt as interrupt:
+        done = f": {interrupt}" if str(interrupt) else ""  # JobsInterrupted says how many jobs are done
+        print(f"\n{PROG}: interrupted; rerun the same command to resume{done}", file=sys.stderr, flush=True)
+        return 128 + signal.SIGINT
     return 0 if not verdict.problems else 1
 
 

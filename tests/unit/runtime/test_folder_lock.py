@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 
 import pytest
 
@@ -14,18 +12,11 @@ from mtlkit.errors import RunFolderError
 from mtlkit.runtime.folder_lock import LOCK_FILE, lock_folder, release_folder
 from tests.conftest import TINY
 from tests.helpers import results_files, run_cli
-
-HOLD = "from mtlkit.runtime.folder_lock import lock_folder; import sys, time; lock_folder(sys.argv[1]); print('held', flush=True); time.sleep(120)"  # noqa: E501
-
-
-def _hold_in_another_process(folder) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-c", HOLD, str(folder)], stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "held"
-    return proc
+from tests.helpers.subprocess_runs import hold_folder_lock
 
 
 def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_is_taken_over(tmp_path):
-    holder = _hold_in_another_process(tmp_path)
+    holder = hold_folder_lock(tmp_path)
     try:
         with pytest.raises(RunFolderError) as err:
             lock_folder(tmp_path)
@@ -42,6 +33,7 @@ def test_a_second_process_is_refused_naming_the_holder_and_a_dead_holders_lock_i
     assert not (tmp_path / LOCK_FILE).exists()
 
 
+@pytest.mark.slow  # the command line itself, in a subprocess
 def test_mtlkit_train_into_a_folder_in_use_is_refused_and_changes_nothing(tmp_path):
     run_dir = tmp_path / "run"
     lock_folder(run_dir)  # this process stands for the first mtlkit-train
