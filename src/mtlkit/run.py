@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from mtlkit.approaches.base import Approach
-from mtlkit.build.builders import build_datamodule, check_gradient_method_launch
+from mtlkit.build.builders import build_datamodule, check_buildable, check_gradient_method_launch
 from mtlkit.config_checks import check_config
 from mtlkit.data.files.labelled_file import write_fitted_preprocessing
 from mtlkit.data.model_normalization import resolve_model_normalization
@@ -49,6 +49,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     approach.check(cfg)
     rule_of_config(cfg)  # eval.threshold checked before any data is built
     check_gradient_method_launch(cfg)  # before any data is built
+    check_buildable(cfg)  # optimizer, scheduler and loss.pos_weight: what the config alone decides, before the data
     pl.seed_everything(cfg.seed, workers=True, verbose=False)
     prepare_launch(cfg)
     resolve_model_normalization(cfg)  # data.normalize=model: the pretrained model's mean/std, printed

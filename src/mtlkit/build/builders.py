@@ -42,18 +42,34 @@ def build_backbone(model_cfg: DictConfig | Mapping[str, Any], input_shape: Seque
     return instantiate(model_cfg, input_shape=list(input_shape))
 
 
+def _import_target(group: str, target: str) -> Any:
+    """The class ``<group>._target_`` names; a :class:`ConfigError` naming the import's own error if it fails."""
+    try:
+        return get_class(target)
+    except Exception as err:  # Hydra raises ImportError or ValueError around the import's own error
+        root: BaseException = err
+        while root.__cause__ is not None or root.__context__ is not None:
+            root = root.__cause__ or root.__context__  # type: ignore[assignment]
+        raise ConfigError(f"{group}._target_={target} cannot be imported ({root}); check {group}=NAME") from err
+
+
+def check_buildable(cfg: DictConfig) -> None:
+    """What :func:`build_module` would refuse that the config alone decides, checked before any data are built:
+    the optimizer's and the scheduler's classes, and the form of ``loss.pos_weight`` (its task names need the data)."""
+    for group in ("optimizer", "scheduler"):
+        node = cfg.get(group)
+        if node and node.get("_target_"):
+            _import_target(group, str(node._target_))
+    value = (cfg.get("loss") or {}).get("pos_weight")
+    resolve_pos_weight(value, list(value) if isinstance(value, Mapping) else ["any task"])
+
+
 def weighting_class(cfg: DictConfig) -> type[Weighting]:
     """The class ``weighting=`` selects (equal weighting for configs written before the option existed)."""
     target = (cfg.get("weighting") or {}).get("_target_")
     if target is None:
         return EqualWeighting
-    try:
-        cls = get_class(target)
-    except Exception as err:  # Hydra raises ImportError or ValueError around the import's own error
-        root: BaseException = err
-        while root.__cause__ is not None or root.__context__ is not None:
-            root = root.__cause__ or root.__context__  # type: ignore[assignment]
-        raise ConfigError(f"weighting._target_={target} cannot be imported ({root}); check weighting=NAME") from err
+    cls = _import_target("weighting", target)
     if not (isinstance(cls, type) and issubclass(cls, Weighting)):
         raise ConfigError(f"weighting._target_={target} is not a mtlkit.objective.weighting.Weighting")
     return cls

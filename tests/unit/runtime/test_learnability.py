@@ -100,3 +100,23 @@ def test_a_task_with_only_positives_warns_and_the_others_train(tmp_path):
     assert len(written["warnings"]) == 1
     assert "1 task(s) cannot learn from train (only positives: c)" in written["warnings"][0]
     assert "data.tasks=[a,b]" in written["warnings"][0]
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        (["loss.pos_weight=-1"], "loss.pos_weight=-1 must be > 0"),
+        (["loss.pos_weight=often"], "loss.pos_weight='often': give null, a number"),
+        (["loss.pos_weight={car: 0}"], "loss.pos_weight values must be > 0"),
+        (["optimizer._target_=torch.optim.Nope"], "optimizer._target_=torch.optim.Nope cannot be imported"),
+    ],
+)
+def test_refusals_the_config_decides_come_before_the_data_are_built(tmp_path, monkeypatch, overrides, words):
+    import mtlkit.run
+
+    def never(*args, **kwargs):
+        raise AssertionError("the data were built")
+
+    monkeypatch.setattr(mtlkit.run, "build_datamodule", never)
+    with pytest.raises(ConfigError, match=words.replace("(", r"\(").replace(".", r"\.")):
+        train(compose_config([*TINY, *overrides], tmp_path))
