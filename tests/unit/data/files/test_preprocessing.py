@@ -150,3 +150,12 @@ def test_images_are_resized_and_normalised_as_in_the_run(tmp_path):
     dm.setup()
     assert dm.input_shape == run.input_shape and dm.tasks == run.tasks
     assert (dm.mean, dm.std) == (run.mean, run.std) and dm.sizes()["test"] == 6
+
+
+def test_split_all_is_refused_for_data_that_is_not_a_file():
+    from mtlkit.data.base import MultiLabelDataModule
+    from mtlkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="--split all predicts every row of a file.*choose --split train"):
+        use_run_preprocessing(MultiLabelDataModule(), {}, ALL_ROWS, other_file=False, file="x.ckpt")
+    assert use_run_preprocessing(MultiLabelDataModule(), {}, "test", other_file=False, file="x.ckpt") is None
