@@ -1,9 +1,12 @@
-"""Where mtlkit's Hydra configs live: ``conf/`` of a source checkout, or the copy packaged in the wheel."""
+"""Where mtlkit's Hydra configs live (``conf/`` of a source checkout, or the copy packaged in the wheel), and what
+config groups and options they hold (``mtlkit-train --help`` lists them from there)."""
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +30,81 @@ def compose_train(overrides: Sequence[str] = (), output_dir: str | Path | None =
         with open_dict(cfg):
             cfg.paths.output_dir = str(output_dir)
     return cfg
+
+
+# What each group of conf/ is for (its options are read from the folder); a group without a line here is listed too.
+GROUP_PURPOSES = {
+    "approach": "how the tasks share networks: one for all, one per task, pre-train then fine-tune, one per group",
+    "data": "the data set (generated, or your table or images), its tasks, hidden labels, batch size",
+    "data@source": "approach=transfer's pre-training data (any data option; source.KEY=VALUE)",
+    "finetune": "approach=transfer: which parameters train, and when (finetune.k, blocks, lr_decay, ...)",
+    "weighting": "how the per-task losses are combined: fixed, learned or loss-based weights, gradient methods",
+    "affinity": "tag: measure which tasks help each other (approach=multitask; docs/grouping.md)",
+    "model": "the backbone (model.width, model.depth; timm: model.name, model.pretrained)",
+    "optimizer": "torch.optim constructors (optimizer.lr, optimizer.weight_decay, ...)",
+    "scheduler": "the learning-rate schedule over the whole run",
+    "trainer": "Lightning Trainer settings (trainer.max_epochs=N, trainer.devices, trainer.precision)",
+    "logger": "where metrics go (wandb is offline unless told otherwise)",
+    "callbacks": "best checkpoint, early stopping, last.ckpt for resuming, the progress bar",
+    "paths": "where runs (MTLKIT_LOG_DIR) and generated data (MTLKIT_CACHE_DIR) go",
+    "experiment": "the mission's experiment presets (docs/experiments_plan.md); experiment=NAME applies one",
+    "hparams_search": 'a hyper-parameter search, with -m (pip install -e ".[optuna]")',
+    "debug": "a quick check of the pipeline; outputs under debug/",
+    "hydra/launcher": "how a sweep's (-m) jobs run: one after another (basic), side by side, or on SLURM",
+}
+_HYDRA_BUILTIN = {"hydra/launcher": "basic"}  # options Hydra itself provides, beside conf/'s files
+_SUMMARISED = "experiment"  # dozens of round-specific presets: named by pattern, not one by one
+
+
+@dataclass(frozen=True)
+class ConfigGroup:
+    """One config group: ``name=option`` on the command line picks one of ``options`` (``default``, if any, is the
+    one train.yaml picks)."""
+
+    name: str
+    options: tuple[str, ...]
+    default: str | None
+    purpose: str
+
+
+def config_groups(config_dir: Path = CONFIG_DIR) -> list[ConfigGroup]:
+    """Every config group of ``config_dir``, in train.yaml's defaults order (then the others), with its options and
+    default: ``data@source`` for transfer's source data and ``hydra/launcher`` included; Hydra's own ``hydra``
+    group left out."""
+    import yaml
+
+    defaults: dict[str, str | None] = {}
+    for entry in yaml.safe_load((config_dir / "train.yaml").read_text())["defaults"]:
+        if isinstance(entry, dict):
+            defaults.update({str(k): v for k, v in entry.items()})
+    folders = {
+        path.parent.relative_to(config_dir).as_posix()
+        for path in config_dir.rglob("*.yaml")
+        if path.parent != config_dir and path.parent.name != "hydra"
+    }
+    names = [n for n in defaults if n.split("@")[0] in folders]
+    names += sorted(n for n in folders if n not in names and not n.startswith(f"{_SUMMARISED}/"))
+    groups = []
+    for name in names:
+        folder = config_dir / name.split("@")[0]
+        pattern = "**/*.yaml" if name == _SUMMARISED else "*.yaml"
+        options = sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.glob(pattern))
+        options += [_HYDRA_BUILTIN[name]] if name in _HYDRA_BUILTIN else []
+        default = defaults.get(name, _HYDRA_BUILTIN.get(name))
+        groups.append(ConfigGroup(name, tuple(options), default, GROUP_PURPOSES.get(name, "")))
+    return groups
+
+
+def groups_help(width: int = 118) -> str:
+    """The config groups for ``mtlkit-train --help``: each group's purpose, then its options (default marked)."""
+    lines = []
+    for group in config_groups():
+        options = [f"{o} (default)" if o == group.default else o for o in group.options]
+        if group.name == _SUMMARISED:
+            options = [f"{len(options)} presets: {options[0]} ... {options[-1]} (conf/experiment/)"]
+        lines.append(f"  {group.name:<15}{group.purpose}")
+        lines += textwrap.wrap(" | ".join(options), width, initial_indent=" " * 17, subsequent_indent=" " * 17)
+    return "\n".join(lines)
 
 
 # -- resolvers used by conf/ (registered on import; mtlkit.cli.train imports this module before Hydra starts) ---------
@@ -69,4 +147,5 @@ SWEEP_STAMP_ENV = "MTLKIT_SWEEP_STAMP"
 OmegaConf.register_new_resolver("mtlkit.sweep_group", _sweep_group, replace=True)
 OmegaConf.register_new_resolver("mtlkit.run_name", _run_name, replace=True)
 OmegaConf.register_new_resolver("mtlkit.gpus_per_node", _gpus_per_node, replace=True)
+OmegaConf.register_new_resolver("mtlkit.groups_help", groups_help, replace=True)
 OmegaConf.register_new_resolver("mtlkit.sweep_stamp", _sweep_stamp, replace=True, use_cache=True)

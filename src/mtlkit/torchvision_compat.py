@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import importlib.abc
 import importlib.machinery
-import importlib.metadata
 import importlib.util
 import os
 import sys
@@ -70,6 +69,8 @@ def declare_missing_ops() -> None:
 
 def mismatch_message(reason: str) -> str:
     """The one-line warning: the versions, why, what still works, and the proper fix."""
+    import importlib.metadata
+
     import torch
 
     torchvision_version = importlib.metadata.version("torchvision")

@@ -1,9 +1,11 @@
 """The real command line, in a subprocess, as a user runs it."""
 
 import json
+import re
 
 import pytest
 
+from mtlkit.config import config_groups
 from tests.conftest import TINY
 from tests.helpers import results_files, run_cli
 from tests.helpers.subprocess_runs import train
@@ -100,9 +102,6 @@ def test_help_is_mtlkits_own_short_page(tmp_path):
     assert len(text.splitlines()) < 80, "no config dump"
     for words in (
         "mtlkit-train: train one approach",
-        "approach       multitask",
-        "debug          a quick check",
-        "data: driving",  # every group's options, listed by Hydra
         "The five most common overrides",
         "trainer.max_epochs=20",
         "MTLKIT_LOG_DIR",
@@ -110,3 +109,15 @@ def test_help_is_mtlkits_own_short_page(tmp_path):
         'eval "$(mtlkit-train -sc install=bash)"',
     ):
         assert words in text, words
+
+
+def test_help_lists_every_config_group_of_conf_once_with_all_its_options(tmp_path):
+    text = run_cli(["--help"], tmp_path).stdout
+    listed = re.findall(r"^  (\S+) +\S.*\n((?: {17}\S.*\n)+)", text, flags=re.M)  # name + purpose, option lines
+    groups = config_groups()
+    assert len(groups) >= 17 and [name for name, _ in listed] == [g.name for g in groups]  # each once, none missing
+    for group, (_, block) in zip(groups, listed, strict=True):
+        words = set(re.findall(r"[\w/]+", block))
+        named = group.options if group.name != "experiment" else (group.options[0], group.options[-1])
+        assert set(named) <= words, (group.name, block)
+        assert group.default is None or f"{group.default} (default)" in block

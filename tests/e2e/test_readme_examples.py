@@ -1,4 +1,5 @@
-"""The README's "Bring your own data" commands run as written on the files shipped under examples/."""
+"""The README's "Bring your own data" commands run as written on the files shipped under examples/, and the error
+message it quotes is the one the command prints."""
 
 import json
 import re
@@ -27,3 +28,12 @@ def test_readme_example_runs_as_written(tmp_path, monkeypatch, kind):
     assert proc.returncode == 0, proc.stderr[-3000:]
     res = json.loads(results_files(tmp_path)[0].read_text())
     assert res["data"]["name"] == kind and set(res["metrics"]) == {"val", "test"}
+
+
+@pytest.mark.slow
+def test_the_readme_quotes_the_message_a_typo_gets(tmp_path):
+    text = (REPO / "README.md").read_text()
+    command, message = re.search(r"`(mtlkit-train [^`]+)` gives\n`([^`]+)`", text).groups()
+    proc = run_cli(shlex.split(command)[1:], tmp_path)
+    assert proc.returncode == 2 and proc.stderr.strip() == message
+    assert not results_files(tmp_path)

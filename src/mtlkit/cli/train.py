@@ -81,19 +81,25 @@ def _summarise_failed_sweep() -> str | None:
     return f"{len(failed)} of {len(jobs)} job(s) failed ({names}; see results.json in their folders)"
 
 
+def _interrupted() -> bool:
+    """Whether Ctrl-C stopped training (the last-checkpoint callback, imported only once training was set up)."""
+    last_checkpoint = sys.modules.get("mtlkit.runtime.last_checkpoint")
+    return last_checkpoint is not None and last_checkpoint.INTERRUPTED
+
+
 def main() -> float | None:
     """Entry point; ``resume=RUN_DIR`` is first expanded into that run's command (:mod:`mtlkit.runtime.resume`).
 
     ``sys.argv`` itself is rewritten, because DDP re-launches this command line for its other processes.
     """
-    from mtlkit.runtime import last_checkpoint
-    from mtlkit.runtime.resume import expand_resume_argument
+    if any(arg.startswith("resume=") for arg in sys.argv[1:]):  # the resume module imports torch: only when used
+        from mtlkit.runtime.resume import expand_resume_argument
 
-    try:
-        sys.argv[:] = expand_resume_argument(sys.argv)
-    except MtlkitError as e:
-        _report(e)
-        sys.exit(2)
+        try:
+            sys.argv[:] = expand_resume_argument(sys.argv)
+        except MtlkitError as e:
+            _report(e)
+            sys.exit(2)
     user_wants_traces = os.environ.get(_FULL_ERROR) == "1"
     os.environ[_FULL_ERROR] = "1"  # Hydra raises its errors here instead of printing them: one line each below
     try:
@@ -101,7 +107,7 @@ def main() -> float | None:
     except SystemExit as e:
         if type(e).__name__ == "SIGTERMException":  # Lightning stopped on SIGTERM (checkpoint saved)
             sys.exit(128 + signal.SIGTERM)
-        if last_checkpoint.INTERRUPTED:  # Ctrl-C: Lightning exits with 1; the resume hint is printed
+        if _interrupted():  # Ctrl-C: Lightning exits with 1; the resume hint is printed
             sys.exit(128 + signal.SIGINT)
         raise
     except KeyboardInterrupt:
