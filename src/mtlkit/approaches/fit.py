@@ -10,6 +10,7 @@ from typing import Any
 import pytorch_lightning as pl
 from pytorch_lightning.callbacks import ModelCheckpoint
 
+from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.models.module import MultiTaskModule
 
@@ -39,6 +40,7 @@ def fit_and_evaluate(
     trainer: pl.Trainer, module: MultiTaskModule, dm: MultiLabelDataModule, ckpt_path: str | None = None
 ) -> FitResult:
     """Fit, then evaluate the best checkpoint (or the final weights) on val and test."""
+    get_console().print(module.weighting.describe(), highlight=False, soft_wrap=True)
     t0 = time.perf_counter()
     trainer.fit(module, datamodule=dm, ckpt_path=ckpt_path)
     fit_s = time.perf_counter() - t0

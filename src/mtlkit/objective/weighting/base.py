@@ -58,6 +58,11 @@ class Weighting(nn.Module):
         """The current task weights ``[T]`` (for logging), or None when the method has none."""
         return None
 
+    def describe(self) -> str:
+        """One line naming the method, printed when a fit starts."""
+        kind = "a gradient method" if self.uses_task_gradients else "a loss weighting"
+        return f"weighting: {type(self).__name__} ({kind})"
+
     def after_step(self, module: nn.Module, batch: dict[str, torch.Tensor], losses: TaskLosses) -> None:
         """Called after each optimizer step, before any callback sees the batch end (so a checkpoint saved then
         holds the state after this step), with the step's batch and losses (the last micro-batch's under gradient

@@ -53,6 +53,10 @@ class GroupedWeighting(Weighting):
         self.lr_scale = kind.lr_scale
         self.method = kind.__name__
 
+    def describe(self) -> str:
+        inner = self.inner[0].describe() if len(self.inner) else super().describe()
+        return f"{inner}, inside each of {len(self.groups)} groups"
+
     def _parts(self, losses: TaskLosses) -> list[TaskLosses]:
         params = list(losses.parameter_groups) or [()] * len(self.groups)
         return [losses.subset(idx, p) for idx, p in zip(self.index, params)]

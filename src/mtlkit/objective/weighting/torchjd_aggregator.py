@@ -9,8 +9,15 @@ The config names the aggregator class and gives its keyword arguments (its hyper
 
 Missing labels: only the tasks present in the global batch (``losses.present``) are aggregated, the rows of the
 others (zero) are dropped; no present task gives a zero direction (docs/loss.md, "Gradient methods and missing
-labels"). Randomness: every call runs under a generator seeded from ``seed`` and the training step, so that all
-DDP processes, which see the same averaged Jacobian, draw the same numbers and return the same direction.
+labels"). Randomness: every call runs under a generator seeded from ``seed`` (the run's, ``${seed}`` in the configs)
+and the training step, so that all DDP processes, which see the same averaged Jacobian, draw the same numbers and
+return the same direction.
+
+Weights: ``weights()`` are the ones the aggregator applied at the last step, ``direction = sum_j w_j J_j`` (0 for an
+absent task), comparable with a loss weighting's (``weighting=ew`` is w = 1). Exact for the aggregators that are
+torchjd ``WeightedAggregator``s (all but GradDrop): the weights come from their own ``weighting`` and the direction
+is ``w @ J``, as their ``forward`` computes it. GradDrop's direction is not a combination of the rows (it drops
+coordinates): its weights are the least-squares ``w`` with ``J^T w`` closest to the direction (an approximation).
 """
 
 from __future__ import annotations
@@ -124,7 +131,17 @@ class TorchJDAggregator(GradientWeighting):
                 raise ConfigError(f"weighting.{key} needs one value per task ({len(self.tasks)}), got {len(value)}")
         self.options = {k: list(v) if k in PER_TASK_OPTIONS and v is not None else v for k, v in options.items()}
         self._aggregators: dict[tuple, torch.nn.Module] = {}
+        self._applied: torch.Tensor | None = None  # the weights of the last aggregation
         self._get(tuple(range(len(self.tasks))), torch.device("cpu"), torch.float32)  # fail now, not in training
+
+    def describe(self) -> str:
+        options = ", ".join(f"{k}={v}" for k, v in self.options.items())
+        return f"{super().describe()}: {self.aggregator}({options}), TorchJD"
+
+    def weights(self) -> torch.Tensor | None:
+        """``[T]``: the weights the last aggregation applied (``direction = w @ J``; 0 for absent tasks), None
+        before the first one."""
+        return self._applied
 
     def _build(self, rows: tuple[int, ...], device: torch.device, dtype: torch.dtype) -> torch.nn.Module:
         kwargs = dict(self.options)
@@ -153,12 +170,33 @@ class TorchJDAggregator(GradientWeighting):
             raise ValueError(f"a Jacobian of {jacobian.shape[0]} rows for {len(self.tasks)} tasks")
         present = [True] * len(self.tasks) if losses is None else losses.present.tolist()
         rows = tuple(j for j, p in enumerate(present) if p)
+        applied = jacobian.new_zeros(len(self.tasks))
+        self._applied = applied
         if not rows:
             return torch.zeros_like(jacobian[0])
         matrix = jacobian if len(rows) == len(self.tasks) else jacobian[list(rows)]
         if len(rows) == 1 and self._counted:
             norm = matrix[0].norm()
-            return matrix[0] * (self._max_norm / norm) if 0 < self._max_norm < norm else matrix[0].clone()
+            clipped = 0 < self._max_norm < norm
+            applied[rows[0]] = self._max_norm / norm if clipped else 1.0
+            return matrix[0] * (self._max_norm / norm) if clipped else matrix[0].clone()
         step = 0 if losses is None else losses.step
+        from torchjd.aggregation import WeightedAggregator  # installed: the constructor built one
+
+        aggregator = self._get(rows, jacobian.device, jacobian.dtype)
         with seeded_rng(step_seed(self.seed, step), jacobian.device):
-            return self._get(rows, jacobian.device, jacobian.dtype)(matrix)
+            if isinstance(aggregator, WeightedAggregator):  # exactly what its forward does, keeping the weights
+                weights = aggregator.weighting(matrix)
+                direction = weights @ matrix
+            else:
+                direction = aggregator(matrix)
+                weights = least_squares_weights(matrix, direction)
+        applied[list(rows)] = weights.detach().to(applied.dtype)
+        return direction
+
+
+def least_squares_weights(matrix: torch.Tensor, direction: torch.Tensor) -> torch.Tensor:
+    """``w [k]`` minimising ``||matrix^T w - direction||`` (the least-norm one if the rows are dependent), from the
+    ``k x k`` Gramian in float64: exact when the direction is a combination of the rows."""
+    gramian = (matrix @ matrix.T).double()
+    return torch.linalg.pinv(gramian, hermitian=True) @ (matrix @ direction).double()

@@ -93,6 +93,47 @@ def test_the_config_builds_and_aggregates_as_torchjd_does(name):
     assert torch.equal(direction, _direct(name, jacobian, step=7))
 
 
+def _unequal_jacobian() -> torch.Tensor:
+    """Rows of very different norms, some conflicting: no method weighs them all 1."""
+    jacobian = _jacobian(seed=5)
+    return jacobian * torch.tensor([[3.0], [0.2], [1.0], [0.5]])
+
+
+@pytest.mark.parametrize("name", METHODS)
+def test_the_logged_weights_are_the_ones_the_aggregator_applied(name):
+    """Issue 24: task_weights logged 1.0 for every task with a gradient method. Now w with J^T w = the direction
+    (exact for torchjd's weighted aggregators; least squares for GradDrop, whose direction drops coordinates)."""
+    method = _build(name)
+    assert method.weights() is None  # nothing applied yet: the monitor logs 1
+    jacobian = _unequal_jacobian()
+    direction = method.aggregate(jacobian, _losses([True, True, False, True], step=2))
+    w = method.weights()
+    assert w.shape == (4,) and w[2] == 0 and not torch.allclose(w, torch.ones(4))
+    if name == "graddrop":
+        residual = w[[0, 1, 3]] @ jacobian[[0, 1, 3]] - direction  # orthogonal to the rows: the best fit
+        torch.testing.assert_close(jacobian[[0, 1, 3]] @ residual, torch.zeros(3), atol=1e-4, rtol=0)
+    else:
+        torch.testing.assert_close(w @ jacobian, direction, atol=1e-5, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["upgrad", "mgda"])
+def test_upgrad_and_mgda_weights_match_torchjds_weightings(name):
+    from torchjd.aggregation import MGDAWeighting, UPGradWeighting
+
+    jacobian = _unequal_jacobian()
+    method = _build(name)
+    method.aggregate(jacobian, _losses([True] * 4))
+    reference = (UPGradWeighting() if name == "upgrad" else MGDAWeighting(epsilon=0.001, max_iters=100))(
+        jacobian @ jacobian.T
+    )
+    torch.testing.assert_close(method.weights(), reference)
+
+
+def test_the_method_is_named_in_one_line():
+    line = _build("cagrad").describe()
+    assert "\n" not in line and "TorchJDAggregator" in line and "CAGrad" in line and "c=0.4" in line
+
+
 @pytest.mark.parametrize("name", METHODS)
 def test_an_absent_task_is_left_out(name):
     jacobian = _jacobian()
@@ -220,11 +261,15 @@ def test_without_an_extra_the_config_names_the_package(name, package, monkeypatc
 
 
 @pytest.mark.parametrize("name", METHODS)
-def test_the_method_trains_end_to_end_with_absent_tasks(name, tmp_path):
-    """Small batches with 90 % of the labels hidden: some batches lack a task (or all of them)."""
+def test_the_method_trains_end_to_end_with_absent_tasks(name, tmp_path, capsys):
+    """Small batches with 90 % of the labels hidden: some batches lack a task (or all of them). The console names
+    the method, and task_weights holds the weights it applied (not 1.0 for every task)."""
     overrides = [*TINY, f"weighting={name}", "model=mlp", "model.width=16", "data.missing_rate=0.9"]
     res = train(compose_config([*overrides, "data.batch_size=16"], tmp_path))
     assert res["status"] == "completed" and res["global_steps"] == 16
+    assert _config(name).aggregator in capsys.readouterr().out
+    logged = [w for point in res["task_weights"]["weights"] for w in point]
+    assert logged and any(w != 1.0 for w in logged)
     per_task = res["metrics"]["test"]["per_task"]
     assert set(per_task) == set(res["tasks"]) and all(math.isfinite(row["auroc"]) for row in per_task.values())
     state = load_checkpoint(tmp_path / "checkpoints" / "last.ckpt")[0]["state_dict"]
