@@ -58,9 +58,9 @@ class DivergenceStop(Callback):
         if why is None:
             return
         first = f"{self.first:.3g}" if self.first is not None else "none finite"
-        rule = "" if why == "non-finite" else f" (more than {self.factor:g} x the first loss {first})"
+        what = "is not finite" if why == "non-finite" else f"is more than {self.factor:g} x the first loss {first}"
         raise TrainingDivergedError(
-            f"training diverged at step {trainer.global_step}: train/loss={loss:.3g} is {why}{rule}; no results were "
+            f"training diverged at step {trainer.global_step}: train/loss={loss:.3g} {what}; no results were "
             f"written. Likely fix: lower optimizer.lr{_configured_lr(pl_module)}, or clip gradients with "
             "trainer.gradient_clip_val=1.0"
         )
