@@ -5,6 +5,7 @@ import signal
 
 import pytest
 
+from mtlkit.runtime.folder_lock import LOCK_FILE
 from tests.helpers.subprocess_runs import SMALL, checkpoint_position, fault, results, run_dirs, train
 
 pytestmark = pytest.mark.slow
@@ -83,7 +84,13 @@ def test_a_stateful_balancing_method_killed_mid_epoch_resumes_to_the_same_result
 
 # -- a run folder is never clobbered --------------------------------------------------------------------------------
 def _files(run_dir):
-    return {str(p.relative_to(run_dir)): p.read_bytes() for p in sorted(run_dir.rglob("*")) if p.is_file()}
+    """The run's files, without the run-folder lock: a killed run's stale lock is the lock's state, not the run's,
+    and the next command takes it over (mtlkit.runtime.folder_lock)."""
+    return {
+        str(p.relative_to(run_dir)): p.read_bytes()
+        for p in sorted(run_dir.rglob("*"))
+        if p.is_file() and p.name != LOCK_FILE
+    }
 
 
 def _refused_in_one_line(proc):
