@@ -25,6 +25,7 @@ from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 from torchmetrics import MeanMetric
 
+from mtlkit.errors import ConfigError
 from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
 from mtlkit.evaluation.metrics import METRICS, MaskedMultilabelMetrics
 from mtlkit.evaluation.thresholds import (
@@ -38,9 +39,10 @@ from mtlkit.evaluation.thresholds import (
 from mtlkit.models.heads import TaskHeads
 from mtlkit.models.lr_decay import layer_decay_groups
 from mtlkit.objective.masked_task_loss import MaskedTaskLoss
+from mtlkit.objective.representation_gradients import gather_columns, representation_gradients
 from mtlkit.objective.sharding import world_size
 from mtlkit.objective.task_gradient_monitor import TaskGradientMonitor
-from mtlkit.objective.task_gradients import set_gradients
+from mtlkit.objective.task_gradients import linear_surrogate, set_gradients
 from mtlkit.objective.task_losses import TaskLosses
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
@@ -111,6 +113,11 @@ class MultiTaskModule(pl.LightningModule):
             raise ValueError(f"the weighting is for tasks {self.weighting.tasks}, the heads for {self.tasks}")
         self.register_buffer("pos_weight", None if pos_weight is None else torch.as_tensor(pos_weight).float())
         self.automatic_optimization = not self.weighting.uses_task_gradients
+        if getattr(self.weighting, "jacobian", "parameters") == "representation" and self.architecture != "shared":
+            raise ConfigError(
+                f"weighting.jacobian=representation needs one shared backbone; approach with architecture "
+                f"{self.architecture!r}: use weighting.jacobian=parameters"
+            )
         self.gradient_clip_val = gradient_clip_val
         self.gradient_clip_algorithm = gradient_clip_algorithm
         self.backbone_lr_scale = backbone_lr_scale
@@ -145,7 +152,9 @@ class MultiTaskModule(pl.LightningModule):
         Every head is in the graph even where its task has no label in this batch (masked entries give zero
         gradients), so DDP never sees an unused parameter.
         """
-        losses = self.objective.task_losses(self(batch["x"]), batch["y"], batch["mask"], self.pos_weight)
+        features = self.backbone(batch["x"])
+        losses = self.objective.task_losses(self.heads(features), batch["y"], batch["mask"], self.pos_weight)
+        losses.features = features
         losses.shared_parameters = self.shared_parameters()
         if self._trainer is not None:
             losses.step, losses.epoch = self.global_step, self.current_epoch
@@ -202,26 +211,58 @@ class MultiTaskModule(pl.LightningModule):
         if pending is not None:
             self.weighting.after_step(self, *pending)
 
+    def _aggregate(self, jacobian: torch.Tensor, losses: TaskLosses) -> torch.Tensor:
+        """The weighting's direction, in fp32 outside autocast: under bf16-mixed a Gramian J J^T would be computed
+        in bf16 (and torchjd's projections hand it to numpy, which has no bf16)."""
+        with torch.autocast(device_type=jacobian.device.type, enabled=False):
+            return self.weighting.aggregate(jacobian.float(), losses)
+
     def _gradient_method_step(self, losses: TaskLosses) -> None:
-        """One manual optimisation step of a gradient method (see the module docstring)."""
+        """One manual optimisation step of a gradient method (see the module docstring).
+
+        ``weighting.jacobian=parameters``: T backward passes, one per task, give the Jacobian of the shared
+        parameters and the other parameters' (heads') gradient of ``losses.combine()``; a backward of a scalar
+        linear in the parameters (:func:`~mtlkit.objective.task_gradients.linear_surrogate`, no pass through the
+        network) then lets DDP average the heads' gradients, and the direction replaces the shared ones.
+        ``representation``: the Jacobian of the shared features is aggregated and the direction backpropagated
+        through the backbone in that same backward."""
         optimizer = self.optimizers()
         shared = list(losses.shared_parameters)
-        direction = None
-        if shared:
-            jacobian = losses.jacobian()
-            # In fp32, outside autocast: under bf16-mixed a Gramian J J^T would be computed in bf16 (and torchjd's
-            # projections hand it to numpy, which has no bf16).
-            with torch.autocast(device_type=jacobian.device.type, enabled=False):
-                direction = self.weighting.aggregate(jacobian.float(), losses)
-        optimizer.zero_grad()
-        self.manual_backward(self.weighting(losses))  # heads (and DDP's synchronisation) as in automatic mode
-        if direction is not None:
-            set_gradients(shared, direction)
+        if not shared:
+            optimizer.zero_grad()
+            self.manual_backward(self.weighting(losses))  # only the heads train
+        else:
+            ids = {id(p) for p in shared}
+            rest = [p for p in self.parameters() if p.requires_grad and id(p) not in ids]
+            if getattr(self.weighting, "jacobian", "parameters") == "representation":
+                self._representation_backward(losses, optimizer, rest)
+            else:
+                jacobian, rest_grads = losses.task_gradients(rest)
+                direction = self._aggregate(jacobian, losses)
+                optimizer.zero_grad()
+                self.manual_backward(linear_surrogate(rest + shared, rest_grads + [None] * len(shared)))
+                set_gradients(shared, direction)
         self.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
         optimizer.step()
         scheduler = self.lr_schedulers()
         if scheduler is not None:
             scheduler.step()
+
+    def _representation_backward(self, losses: TaskLosses, optimizer: Any, rest: list[torch.Tensor]) -> None:
+        """``weighting.jacobian=representation``: aggregate the Jacobian of the global batch's features (gathered
+        over the processes) and backpropagate this process's columns of the direction, times N (DDP averages),
+        through the backbone, with the heads' gradients, in one backward."""
+        if self.task_gradient_monitor.due(losses.step, losses.epoch):
+            losses.jacobian()  # the monitor measures the shared parameters' gradients: before the graph is freed
+        features = losses.features
+        local, rest_grads = representation_gradients(losses.shares(), features, rest)
+        jacobian, own = gather_columns(local.float())
+        direction = self._aggregate(jacobian, losses)[own].view_as(features) * losses.processes
+        optimizer.zero_grad()
+        surrogate = (features * direction.to(features.dtype)).sum()
+        if rest:
+            surrogate = surrogate + linear_surrogate(rest, rest_grads)
+        self.manual_backward(surrogate)
 
     def _eval_step(self, split: str, batch: dict[str, torch.Tensor]) -> None:
         logits = self(batch["x"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from mtlkit.objective.sharding import all_reduce_sum, world_size
-from mtlkit.objective.task_gradients import task_jacobian
+from mtlkit.objective.task_gradients import task_gradients, task_jacobian
 
 
 @dataclass
@@ -37,6 +37,7 @@ class TaskLosses:
     parameter_groups: Sequence[Sequence[torch.Tensor]] = ()  # approach=grouped: each network's shared parameters
     step: int = 0
     epoch: int = 0
+    features: torch.Tensor | None = None  # the shared features (backbone output) for weighting.jacobian=representation
     _jacobian: torch.Tensor | None = field(default=None, repr=False)
 
     @property
@@ -90,6 +91,15 @@ class TaskLosses:
             step=self.step,
             epoch=self.epoch,
         )
+
+    def task_gradients(self, rest: Sequence[torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """``(jacobian(), gradients of combine() w.r.t. rest)`` from the same T backward passes, which free the
+        graph (a gradient method's step; see :func:`~mtlkit.objective.task_gradients.task_gradients`). The
+        Jacobian is cached for :meth:`jacobian`; absent tasks get zero rows without a pass."""
+        params = list(self.shared_parameters)
+        jacobian, grads = task_gradients(self.shares(), params, rest, self.present, retain_graph=False)
+        self._jacobian = jacobian
+        return jacobian, grads
 
     def jacobian(self) -> torch.Tensor:
         """``[T, P]``: the gradients of the task losses on the global batch w.r.t. ``shared_parameters``,

@@ -69,15 +69,34 @@ class Weighting(nn.Module):
         accumulation); e.g. to measure the losses again with the updated network, as FAMO does."""
 
 
+JACOBIANS = ("parameters", "representation")  # weighting.jacobian: what a gradient method differentiates
+
+
 class GradientWeighting(Weighting):
     """Base class of gradient methods: ``aggregate(jacobian, losses) -> direction`` for the shared parameters.
 
     ``jacobian[j]`` is the gradient of task j's loss on the global batch with respect to the shared parameters,
     flattened; the returned vector ``[P]`` is used as their gradient (before clipping and the optimizer step).
+
+    Args:
+        tasks / log_every: see :class:`Weighting`.
+        jacobian: ``parameters`` (exact, the default) or ``representation``: the Jacobian w.r.t. the shared
+            features (the backbone's output, ``[T, B*D]``) is aggregated instead and the direction backpropagated
+            through the backbone once; an approximation (MGDA-UB; docs/loss.md).
     """
 
     uses_task_gradients = True
     needs_shared_parameters = True
+
+    def __init__(self, tasks: Sequence[str], log_every: int | None = None, jacobian: str = "parameters"):
+        super().__init__(tasks, log_every)
+        if jacobian not in JACOBIANS:
+            raise ConfigError(f"weighting.jacobian must be one of {list(JACOBIANS)}, got {jacobian!r}")
+        self.jacobian = jacobian
+
+    def describe(self) -> str:
+        extra = ", on the shared features (an approximation)" if self.jacobian == "representation" else ""
+        return super().describe() + extra
 
     def aggregate(self, jacobian: torch.Tensor, losses: TaskLosses) -> torch.Tensor:
         raise NotImplementedError

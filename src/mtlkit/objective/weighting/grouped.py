@@ -52,6 +52,7 @@ class GroupedWeighting(Weighting):
         self.needs_shared_parameters = kind.needs_shared_parameters
         self.lr_scale = kind.lr_scale
         self.method = kind.__name__
+        self.jacobian = getattr(inner[0], "jacobian", "parameters")  # the module refuses representation here
 
     def describe(self) -> str:
         inner = self.inner[0].describe() if len(self.inner) else super().describe()

@@ -34,7 +34,7 @@ import torch
 
 from mtlkit.errors import ConfigError
 from mtlkit.objective.task_losses import TaskLosses
-from mtlkit.objective.weighting.base import GradientWeighting
+from mtlkit.objective.weighting.base import GradientWeighting, Weighting
 
 INSTALL = 'pip install "mtlkit[mtl]"'
 TORCHJD_PACKAGES = {"torchjd", "numpy", "quadprog", "qpsolvers", "cvxpy", "ecos", "clarabel", "scipy"}  # [full]
@@ -101,6 +101,8 @@ class TorchJDAggregator(GradientWeighting):
         seed: seeds the random aggregators (PCGrad's order of projections, GradDrop's masks) together with the
             step: every process draws the same numbers, and a run draws the same ones again on resume.
         log_every: see :class:`~mtlkit.objective.weighting.base.Weighting`.
+        jacobian: ``parameters`` (exact) or ``representation`` (see :class:`~mtlkit.objective.weighting.base.
+            GradientWeighting`).
         **options: the aggregator's keyword arguments. ``pref_vector`` / ``leak`` are lists in task order;
             ``n_tasks`` (NashMTL) is filled in with the number of tasks aggregated.
 
@@ -112,9 +114,15 @@ class TorchJDAggregator(GradientWeighting):
     """
 
     def __init__(
-        self, tasks: Sequence[str], aggregator: str, seed: int = 0, log_every: int | None = None, **options: Any
+        self,
+        tasks: Sequence[str],
+        aggregator: str,
+        seed: int = 0,
+        log_every: int | None = None,
+        jacobian: str = "parameters",
+        **options: Any,
     ):
-        super().__init__(tasks, log_every)
+        super().__init__(tasks, log_every, jacobian)
         self.aggregator = aggregator
         self.seed = int(seed)
         self._cls = _load_class(aggregator)
@@ -136,7 +144,8 @@ class TorchJDAggregator(GradientWeighting):
 
     def describe(self) -> str:
         options = ", ".join(f"{k}={v}" for k, v in self.options.items())
-        return f"{super().describe()}: {self.aggregator}({options}), TorchJD"
+        extra = ", on the shared features (an approximation)" if self.jacobian == "representation" else ""
+        return f"{Weighting.describe(self)}: {self.aggregator}({options}), TorchJD{extra}"
 
     def weights(self) -> torch.Tensor | None:
         """``[T]``: the weights the last aggregation applied (``direction = w @ J``; 0 for absent tasks), None

@@ -39,7 +39,7 @@ METHODS = [
     "fairgrad",
 ]
 TASKS = ["t0", "t1", "t2", "t3"]
-WRAPPER_KEYS = ("_target_", "aggregator", "seed", "log_every")
+WRAPPER_KEYS = ("_target_", "aggregator", "seed", "log_every", "jacobian")
 
 
 def _config(name: str):
