@@ -46,6 +46,7 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     check_config(cfg)  # every known key's type and range, and this machine, before any work (mtlkit.config_checks)
     overwrite_sweep_job(cfg)
     approach = build_approach(cfg)
+    approach.check_model(cfg)  # model=logreg|rf only with approach=classical, networks only with the others
     approach.check(cfg)
     rule_of_config(cfg)  # eval.threshold checked before any data is built
     check_gradient_method_launch(cfg)  # before any data is built
@@ -57,7 +58,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     dm = build_datamodule(cfg.data)
     data_s = time.perf_counter() - t0
     warnings = check_learnable_data(cfg, dm.tasks, dm.label_counts())  # refuses what cannot learn, before training
-    plan_run(cfg, dm)  # mtlkit.runtime.budget: logging interval, a one-line warning for a run of few steps
+    if approach.uses_trainer:
+        plan_run(cfg, dm)  # mtlkit.runtime.budget: logging interval, a one-line warning for a run of few steps
     out = approach.run(cfg, dm)
     record = out.record()
     trainer = out.trainer
@@ -79,17 +81,18 @@ def train(cfg: DictConfig) -> dict[str, Any]:
             "torch": torch.__version__,
             "lightning": pl.__version__,
             "python": platform.python_version(),
-            "accelerator": type(trainer.accelerator).__name__,
-            "devices": trainer.num_devices,
+            "accelerator": type(trainer.accelerator).__name__ if trainer else "scikit-learn (CPU)",
+            "devices": trainer.num_devices if trainer else 1,
         },
         "overrides": command_line_overrides(),
         **({"warnings": warnings} if warnings else {}),
     }
-    if trainer.is_global_zero:
+    if trainer is None or trainer.is_global_zero:
         path = write_results(results, cfg.paths.output_dir)
         write_fitted_preprocessing(dm, cfg.paths.output_dir)  # preprocessing.json: a file's fitted features
         print_metrics_table(results["metrics"], title=f"{approach.name} on {dm.name} ({path})")
-    finish_loggers(trainer)
+    if trainer is not None:
+        finish_loggers(trainer)
     return results
 
 

@@ -12,21 +12,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytorch_lightning as pl
+from hydra.utils import get_class
 from omegaconf import DictConfig
 
 from mtlkit.approaches.fit import FitResult
 from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
+from mtlkit.models.classical.family import is_estimator_family
 
 
 @dataclass
 class ApproachResult:
-    """What an approach hands back: the final fit, the parameter counts, its own entries and the last Trainer."""
+    """What an approach hands back: the final fit, the parameter counts, its own entries and the last Trainer
+    (None for an approach that trains without one, ``approach=classical``)."""
 
     fit: FitResult
     parameters: dict[str, Any]
-    trainer: pl.Trainer
+    trainer: pl.Trainer | None
     extra: dict[str, Any] = field(default_factory=dict)  # approach-specific results.json entries
     timings: dict[str, float] = field(default_factory=dict)  # approach-specific timings (e.g. pre-training)
 
@@ -48,9 +51,21 @@ class Approach:
 
     uses_finetune = False  # whether the ``finetune`` config group means anything to this approach
     measures_affinity = False  # whether ``affinity=tag`` is supported (it needs one shared network)
+    takes_estimators = False  # whether ``model=`` is a scikit-learn estimator family (logreg, rf) or a network
+    uses_trainer = True  # whether it trains with a Lightning Trainer (``trainer=``, steps and epochs mean something)
 
     def __init__(self, name: str):
         self.name = name
+
+    def check_model(self, cfg: DictConfig) -> None:
+        """Refuse ``model=logreg|rf`` (scikit-learn estimators) for an approach that trains networks, in one line."""
+        if self.takes_estimators or not is_estimator_family(cfg.get("model")):
+            return
+        family = get_class(str(cfg.model._target_)).name
+        raise ConfigError(
+            f"model={family} is a scikit-learn estimator, not a network: use it with approach=classical, or give "
+            f"approach={self.name} a network (model=mlp|cnn|timm)"
+        )
 
     def check(self, cfg: DictConfig) -> None:
         """Checks made before any data is built; by default a note when a fine-tuning strategy goes unused."""

@@ -6,11 +6,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import OmegaConf
 
 from mtlkit.build.builders import build_module, build_weighting
 from mtlkit.console import get_console
 from mtlkit.errors import CheckpointError, ConfigError
+from mtlkit.models.classical.module import EstimatorsModule
+from mtlkit.models.classical.store import load_model, model_file
 from mtlkit.models.grouped import GroupedModule
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.separate import SeparateModule
@@ -59,3 +62,16 @@ def module_from_checkpoint(ckpt: Mapping[str, Any], file: Path | str = "checkpoi
             f"unexpected {unexpected[:6]}; was it written by another mtlkit version?"
         )
     return module.eval()
+
+
+def model_from_run(path: Path | str) -> tuple[dict[str, Any], Path, torch.nn.Module]:
+    """The checkpoint-like dict, its file and the model of ``path`` (a .ckpt, a run folder, or an
+    ``approach=classical`` run's ``classical.joblib``): what ``mtlkit-predict`` scores with."""
+    from mtlkit.runtime.checkpoints import load_checkpoint
+
+    classical = model_file(path)
+    if classical is not None:
+        content = load_model(classical)
+        return content, classical, EstimatorsModule(content["mtlkit"]["tasks"], content["estimators"]).eval()
+    ckpt, file = load_checkpoint(path)
+    return ckpt, file, module_from_checkpoint(ckpt, file)

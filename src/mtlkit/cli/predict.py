@@ -17,7 +17,8 @@ from pathlib import Path
 
 import torch
 
-from mtlkit.build import build_datamodule, module_from_checkpoint
+from mtlkit.build import build_datamodule
+from mtlkit.build.from_checkpoint import model_from_run
 from mtlkit.data.base import SPLITS
 from mtlkit.data.derived import DerivedTask, parse_derived
 from mtlkit.errors import ConfigError, MtlkitError
@@ -30,7 +31,6 @@ from mtlkit.evaluation.predictions import (
     write_csv,
 )
 from mtlkit.evaluation.thresholds import VAL_F1, checkpoint_thresholds
-from mtlkit.runtime.checkpoints import load_checkpoint
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -83,8 +83,7 @@ def derived_rules(texts: Sequence[str]) -> list[DerivedTask]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        ckpt, file = load_checkpoint(args.checkpoint)
-        module = module_from_checkpoint(ckpt, file)
+        ckpt, file, module = model_from_run(args.checkpoint)  # a network's checkpoint, or a classical run's estimators
         meta = ckpt["mtlkit"]
         saved_data = (meta.get("config") or {}).get("data")
         dm = build_datamodule(data_config(saved_data, args.overrides), set_up=False)

@@ -66,6 +66,17 @@ def _fast_dev_run(value: Any) -> bool:
     return isinstance(value, bool) or (isinstance(value, int) and value >= 0)
 
 
+def _or_list(rule: Rule) -> Rule:
+    """``rule``'s values, or a non-empty list of them (``model=logreg|rf``: a grid chosen per task on val)."""
+
+    def accepts(value: Any) -> bool:
+        if isinstance(value, LISTS):
+            return len(value) > 0 and all(rule.accepts(v) for v in value)
+        return rule.accepts(value)
+
+    return either(f"{rule.describe()}, or a list of them (chosen per task on val)", accepts, null=rule.null)
+
+
 SCHEMA: dict[str, Rule] = {
     # -- the run -------------------------------------------------------------------------------------------------
     "seed": integer(0, 2**32 - 1),
@@ -115,6 +126,14 @@ SCHEMA: dict[str, Rule] = {
     "model.drop_path_rate": number(0, 1, max_open=True, null=True),
     "model.depth": integer(1),
     "model.dropout": number(0, 1, max_open=True),
+    "model.C": _or_list(number(0, min_open=True)),  # model=logreg (approach=classical)
+    "model.penalty": _or_list(one_of("l2", "l1", "none")),
+    "model.max_iter": _or_list(integer(1)),
+    "model.class_weight": _or_list(one_of("balanced", "balanced_subsample", null=True)),
+    "model.n_estimators": _or_list(integer(1)),  # model=rf (approach=classical)
+    "model.max_depth": _or_list(integer(1, null=True)),
+    "model.min_samples_leaf": _or_list(integer(1)),
+    "model.n_jobs": integer(-1, note="-1: every core; not 0"),
     "head.layers": integer(1),
     "head.hidden": integer(1, null=True),
     "loss.normalization": one_of("examples", "labels"),
