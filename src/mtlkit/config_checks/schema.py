@@ -204,6 +204,12 @@ SCHEMA: dict[str, Rule] = {
     "data.shift": number(0, 1),
     "data.relatedness": number(0, 1, null=True, note="null: the road objects"),
     "data.threads": integer(0),
+    "data.features": one_of("ecfp", "ecfp_counts", "descriptors", "ecfp+descriptors", "ecfp_counts+descriptors"),
+    "data.ecfp_radius": integer(0),
+    "data.ecfp_size": integer(1),
+    "data.split": one_of("random", "scaffold", "scaffold_balanced"),
+    "data.skip_bad_rows": flag(),
+    "data.label_table": one_of("summary", "full"),
 }
 
 # data@source (approach=transfer's pre-training data) has the keys of any data= option

@@ -25,7 +25,7 @@ from mtlkit.data.sampling import (
     process_rank_and_count,
     training_position,
 )
-from mtlkit.data.summary import label_counts, print_label_table
+from mtlkit.data.summary import LABEL_TABLE_MODES, label_counts, print_label_table
 from mtlkit.errors import ConfigError
 
 SPLITS = ("train", "val", "test")
@@ -129,6 +129,7 @@ class MultiLabelDataModule(pl.LightningDataModule):
         seed: fixes splits and hidden entries.
         shuffle_seed: fixes the training order of every epoch (default: the run's ``seed``, i.e.
             ``torch.initial_seed()`` after ``seed_everything``); see :mod:`mtlkit.data.sampling`.
+        label_table: ``summary`` (over 24 tasks: the most and least labelled ones) or ``full`` (every task).
     """
 
     name = "base"
@@ -159,8 +160,12 @@ class MultiLabelDataModule(pl.LightningDataModule):
         seed: int = 0,
         shuffle_seed: int | None = None,
         verbose: bool = True,
+        label_table: str = "summary",
     ):
         super().__init__()
+        if label_table not in LABEL_TABLE_MODES:
+            raise ConfigError(f"data.label_table={label_table!r}; choose one of {list(LABEL_TABLE_MODES)}")
+        self.label_table = label_table
         bad = sorted(set(hide_splits) - set(SPLITS))
         if bad:
             raise ConfigError(f"hide_splits has unknown split(s) {bad}; use a subset of {list(SPLITS)}")
@@ -229,7 +234,8 @@ class MultiLabelDataModule(pl.LightningDataModule):
         self._tasks, self.splits = tasks, splits
         if self.verbose:
             title = f"Labels of data set '{self.name}'"
-            print_label_table(self.label_counts(), tasks, title=title, caption=self.label_table_caption())
+            caption, full = self.label_table_caption(), self.label_table == "full"
+            print_label_table(self.label_counts(), tasks, title=title, caption=caption, full=full)
 
     def label_table_caption(self) -> str | None:
         """A note printed under the label table (e.g. how uncertain cells were counted); none by default."""

@@ -252,12 +252,7 @@ class LabelledFileDataModule(MultiLabelDataModule):
                 names = " and ".join(SPLITS[s] for s in absent)
                 self.split_source += f"; {names} carved out of its train rows (no row marked {names})"
         else:
-            split = fraction_split(codes, self.fractions, self.seed, groups, self.stratify)
-            how = "stratified over the observed labels" if self.stratify else "not stratified"
-            fr = "/".join(f"{f:g}" for f in self.fractions)
-            self.split_source = f"seeded fractions {fr} (data.seed={self.seed}, {how})"
-            if groups is not None:
-                self.split_source += f", rows grouped by {self.group_column!r}"
+            split = self.split_by_fractions(frame, codes, groups)
         sizes = [int((split == s).sum()) for s in range(3)]
         if min(sizes) == 0:
             raise DataError(
@@ -265,6 +260,16 @@ class LabelledFileDataModule(MultiLabelDataModule):
                 f"empty (train/val/test = {sizes}; each split needs at least 1 row); add rows, raise "
                 "data.val_fraction / data.test_fraction, or mark rows in a split column"
             )
+        return split
+
+    def split_by_fractions(self, frame: Frame, codes: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+        """Split index per row by the seeded fractions (no split column); sets :attr:`split_source`."""
+        split = fraction_split(codes, self.fractions, self.seed, groups, self.stratify)
+        how = "stratified over the observed labels" if self.stratify else "not stratified"
+        fr = "/".join(f"{f:g}" for f in self.fractions)
+        self.split_source = f"seeded fractions {fr} (data.seed={self.seed}, {how})"
+        if groups is not None:
+            self.split_source += f", rows grouped by {self.group_column!r}"
         return split
 
     def warn_undefined(self, splits: dict[str, SplitData], tasks: Sequence[str]) -> None:

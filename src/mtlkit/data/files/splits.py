@@ -149,3 +149,43 @@ def check_fractions(fractions: Sequence[float]) -> None:
             f"split fractions must be > 0 and sum to 1, got train/val/test = {fr}; set data.val_fraction and "
             "data.test_fraction to values in (0, 1) whose sum is below 1"
         )
+
+
+SCAFFOLD_SPLITS = ("scaffold", "scaffold_balanced")
+
+
+def scaffold_split(
+    groups: Sequence[str], fractions: Sequence[float], balanced: bool = False, seed: int = 0
+) -> np.ndarray:
+    """Split index per row such that rows sharing a group (a molecule's Bemis-Murcko scaffold) share a split.
+
+    ``balanced=False`` is the standard deterministic scaffold split (DeepChem's ``ScaffoldSplitter``): the groups,
+    largest first (ties: the group seen first in the file), fill train up to its fraction, then val, then the rest
+    goes to test. ``balanced=True`` is Chemprop's ``scaffold_balanced``: the groups too large for half of val or
+    test come first, then the others, each part shuffled with ``seed``; a group goes to train if it fits, else val if
+    it fits, else test.
+    """
+    check_fractions(fractions)
+    names, first, inverse = np.unique(np.asarray(groups).astype(str), return_index=True, return_inverse=True)
+    sizes = np.bincount(inverse, minlength=len(names))
+    n = len(inverse)
+    train_size, val_size = fractions[0] * n, fractions[1] * n
+    if balanced:
+        test_size = fractions[2] * n
+        rng = np.random.default_rng(seed)
+        big = (sizes > val_size / 2) | (sizes > test_size / 2)
+        order = np.concatenate([rng.permutation(np.nonzero(big)[0]), rng.permutation(np.nonzero(~big)[0])])
+    else:
+        order = np.lexsort((first, -sizes))  # largest first, ties by first appearance
+    group_split = np.zeros(len(names), dtype=np.int64)
+    filled = np.zeros(3)
+    for g in order:
+        if balanced:
+            fits_train, fits_val = filled[0] + sizes[g] <= train_size, filled[1] + sizes[g] <= val_size
+        else:  # DeepChem: train while train stays within its cut-off, then val within train + val's cut-off
+            fits_train = filled[0] + sizes[g] <= train_size
+            fits_val = filled[0] + filled[1] + sizes[g] <= train_size + val_size
+        s = 0 if fits_train else 1 if fits_val else 2
+        group_split[g] = s
+        filled[s] += sizes[g]
+    return group_split[inverse]
