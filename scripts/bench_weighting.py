@@ -38,6 +38,10 @@ method that fails is not run again. Methods whose config does not exist are repo
 
 from __future__ import annotations
 
+import mtlkit  # noqa: F401  # first: its torchvision shim must precede Lightning's import of torchvision
+
+# isort: split
+
 import argparse
 import contextlib
 import copy
@@ -89,9 +93,20 @@ def compose_cfg(overrides: list[str], out_dir: Path) -> DictConfig:
     return compose_train(overrides, out_dir)
 
 
+EXTRA_OVERRIDES: list[str] = []  # --overrides: e.g. another model for every method (set by main)
+REPRESENTATION = "@representation"  # a method name ending so runs with weighting.jacobian=representation
+
+
+def method_overrides(name: str) -> list[str]:
+    """``weighting=NAME``, plus ``weighting.jacobian=representation`` for ``NAME@representation``."""
+    if name.endswith(REPRESENTATION):
+        return [f"weighting={name[: -len(REPRESENTATION)]}", "weighting.jacobian=representation"]
+    return [f"weighting={name}"]
+
+
 def base_overrides(tasks: int, cache_dir: Path) -> list[str]:
     """Small splits (one batch is used), the default model/optimizer/scheduler, no logger, no callbacks."""
-    return [
+    return EXTRA_OVERRIDES + [
         f"data.num_classes={tasks}",
         "data.num_train=512",
         "data.num_val=64",
@@ -103,7 +118,7 @@ def base_overrides(tasks: int, cache_dir: Path) -> list[str]:
 
 
 def available(name: str) -> bool:
-    return (Path(CONFIG_DIR) / "weighting" / f"{name}.yaml").is_file()
+    return (Path(CONFIG_DIR) / "weighting" / f"{name.removesuffix(REPRESENTATION)}.yaml").is_file()
 
 
 def quiet() -> None:
@@ -339,7 +354,7 @@ def bench_tasks(tasks: int, methods: list[str], args: argparse.Namespace, workdi
             res[name] = {"status": f"not available (no conf/weighting/{name}.yaml)"}
             continue
         try:
-            mcfg = compose_cfg(base_overrides(tasks, cache_dir) + [f"weighting={name}"], out_dir)
+            mcfg = compose_cfg(base_overrides(tasks, cache_dir) + method_overrides(name), out_dir)
             runners[name] = MtlkitRunner(name, mcfg, dm, batch)
             res[name] = {"status": "ok", "family": runners[name].family}
         except Exception as exc:  # a method being written right now: report it, go on
@@ -522,6 +537,49 @@ def fix_malloc() -> None:
     os.execv(sys.executable, [sys.executable, *sys.argv])
 
 
+def representation_cosines(methods: list[str], batches: int, workdir: Path) -> list[dict[str, Any]]:
+    """Exact direction against ``weighting.jacobian=representation``'s, on the shared parameters, for the first
+    ``batches`` training batches of the default data (its composed config; initial weights, one forward per batch:
+    the representation direction is backpropagated through the backbone by hand). Also ew's gradient (the sum of
+    the rows) against the exact direction, for scale."""
+    from mtlkit.objective.representation_gradients import representation_gradients
+
+    rows = []
+    cfg = compose_cfg(EXTRA_OVERRIDES + [f"data.cache_dir={workdir / 'cache'}", "logger=none"], workdir / "cos")
+    with contextlib.redirect_stdout(io.StringIO()):
+        dm = build_datamodule(cfg.data)
+    for name in methods:
+        mcfg = compose_cfg(
+            EXTRA_OVERRIDES + [f"data.cache_dir={workdir / 'cache'}", f"weighting={name}"], workdir / name
+        )
+        torch.manual_seed(cfg.seed)
+        module = build_module(mcfg, dm.input_shape, dm.tasks, label_counts=dm.label_counts())
+        module.train()
+        torch.manual_seed(cfg.seed)
+        for i, batch in enumerate(dm.train_dataloader()):
+            if i >= batches:
+                break
+            losses = module.task_losses(batch)
+            shared = module.shared_parameters()
+            jacobian = losses.jacobian()
+            exact = module.weighting.aggregate(jacobian, losses)
+            local, _ = representation_gradients(losses.shares(), losses.features)
+            d = module.weighting.aggregate(local, losses).view_as(losses.features)
+            grads = torch.autograd.grad(losses.features, shared, grad_outputs=d, retain_graph=True)
+            approx = torch.cat([g.reshape(-1) for g in grads])
+            ew = jacobian.sum(0)
+            rows.append(
+                {
+                    "method": name,
+                    "batch": i,
+                    "cos": float(torch.nn.functional.cosine_similarity(exact, approx, dim=0)),
+                    "norm_ratio": float(approx.norm() / exact.norm()),
+                    "cos_ew": float(torch.nn.functional.cosine_similarity(exact, ew, dim=0)),
+                }
+            )
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tasks", type=int, nargs="+", default=[4, 40], help="numbers of tasks (default: 4 40)")
@@ -542,7 +600,27 @@ def main() -> None:
     parser.add_argument(
         "--clock", choices=CLOCKS, default="cpu", help="what the ratios of the first table use (default: cpu)"
     )
+    parser.add_argument("--overrides", nargs="*", default=[], help="config overrides for every method (model=...)")
+    parser.add_argument(
+        "--cosines", type=int, metavar="N", help="only compare exact and representation directions on N batches"
+    )
     args = parser.parse_args()
+    EXTRA_OVERRIDES.extend(args.overrides)
+    if args.cosines:
+        quiet()
+        with tempfile.TemporaryDirectory(prefix="bench_cos_") as tmp:
+            found = representation_cosines([m for m in args.methods if m != "ew"], args.cosines, Path(tmp))
+        print("| method | batches | cosine exact vs representation: median (min-max) | norm ratio median | "
+              "cosine exact vs ew median |\n|---|---:|---:|---:|---:|")  # fmt: skip
+        for name in dict.fromkeys(r["method"] for r in found):
+            rs = [r for r in found if r["method"] == name]
+            cos = [r["cos"] for r in rs]
+            print(
+                f"| {name} | {len(rs)} | {statistics.median(cos):.3f} ({min(cos):.3f}-{max(cos):.3f}) | "
+                f"{statistics.median(r['norm_ratio'] for r in rs):.2f} | "
+                f"{statistics.median(r['cos_ew'] for r in rs):.3f} |"
+            )
+        return
     if args.from_json:
         saved = json.loads(Path(args.from_json).read_text())
         print(saved["machine"])
@@ -556,7 +634,7 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     if "ew" not in args.methods:
         args.methods = ["ew"] + args.methods
-    unknown = [m for m in args.methods if m not in METHODS]
+    unknown = [m for m in args.methods if m.removesuffix(REPRESENTATION) not in METHODS]
     if unknown:
         print(f"note: {unknown} are not among the issue's 19 methods; run anyway if their config exists")
     machine = (
