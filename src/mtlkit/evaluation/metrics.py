@@ -13,14 +13,9 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torchmetrics import Metric
-from torchmetrics.functional.classification import (
-    binary_accuracy,
-    binary_auroc,
-    binary_average_precision,
-    binary_f1_score,
-)
 from torchmetrics.utilities import dim_zero_cat
 
 from mtlkit.evaluation.example_metrics import decide, example_based_metrics
@@ -73,6 +68,24 @@ class MaskedMultilabelMetrics(Metric):
         return res
 
 
+def ranking_metrics(probs: np.ndarray, targets: np.ndarray) -> tuple[float, float]:
+    """``(AUROC, average precision)`` of one task's labelled entries (both classes present), as scikit-learn's
+    ``roc_auc_score`` and ``average_precision_score`` define them (ties: one threshold per distinct score, the ROC
+    curve's trapezoid, AP's step sum); numpy on sorted scores, about 0.05 ms a task instead of a metric call's
+    0.4 ms (617 tasks per validation epoch for ToxCast)."""
+    order = np.argsort(-probs, kind="stable")
+    scores, hits = probs[order], targets[order].astype(np.float64)
+    last = np.r_[np.flatnonzero(np.diff(scores)), len(scores) - 1]  # the last entry of each distinct score
+    tps = np.cumsum(hits)[last]
+    fps = (last + 1) - tps
+    n_pos, n_neg = tps[-1], fps[-1]
+    tpr, fpr = np.r_[0.0, tps / n_pos], np.r_[0.0, fps / n_neg]
+    auroc = float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2))
+    precision = tps / (tps + fps)
+    ap = float(np.sum(np.diff(tpr) * precision))
+    return auroc, ap
+
+
 def task_metrics(
     probs: torch.Tensor,
     targets: torch.Tensor,
@@ -82,20 +95,29 @@ def task_metrics(
 ) -> dict:
     """``{"per_task": {task: {metric: value, "n_labelled", "n_pos"}}, "macro": {metric: mean},
     "undefined": {metric: count}}``; means skip NaN (undefined) tasks. ``threshold``: one for every task, or one
-    per task (accuracy and F1 decide ``prob > threshold``)."""
+    per task (accuracy and F1 decide ``prob > threshold``).
+
+    Accuracy and F1 come from the confusion counts of all tasks at once; AUROC and AP from
+    :func:`ranking_metrics` per task on its labelled entries (docs/metrics.md; equal to scikit-learn's)."""
     thresholds = [float(threshold)] * len(tasks) if isinstance(threshold, (int, float)) else list(threshold)
-    decisions = decide(probs, thresholds).long()
+    masks = masks.bool()
+    decisions = decide(probs, thresholds) & masks
+    truth = targets.bool() & masks
+    n_lab, n_pos = masks.sum(0).tolist(), truth.sum(0).tolist()
+    tp = (decisions & truth).sum(0).tolist()
+    wrong = ((decisions != truth) & masks).sum(0).tolist()  # false positives + false negatives
+    p_np, t_np, m_np = probs.detach().double().cpu().numpy(), truth.cpu().numpy(), masks.cpu().numpy()
     per_task: dict[str, dict[str, float]] = {}
     for j, task in enumerate(tasks):
-        m = masks[:, j].bool()
-        p, t, d = probs[m, j], targets[m, j].long(), decisions[m, j]
-        n, npos = int(m.sum()), int(t.sum())
+        n, npos = int(n_lab[j]), int(n_pos[j])
         row: dict[str, float] = {"n_labelled": n, "n_pos": npos}
-        both = 0 < npos < n
-        row["auroc"] = float(binary_auroc(p, t)) if both else math.nan
-        row["ap"] = float(binary_average_precision(p, t)) if both else math.nan
-        row["acc"] = float(binary_accuracy(d, t)) if n else math.nan
-        row["f1"] = float(binary_f1_score(d, t)) if npos else math.nan
+        if 0 < npos < n:
+            m = m_np[:, j]
+            row["auroc"], row["ap"] = ranking_metrics(p_np[m, j], t_np[m, j])
+        else:
+            row["auroc"] = row["ap"] = math.nan
+        row["acc"] = (n - wrong[j]) / n if n else math.nan
+        row["f1"] = 2 * tp[j] / (2 * tp[j] + wrong[j]) if npos else math.nan
         per_task[task] = row
     macro, undefined = {}, {}
     for name in METRICS:

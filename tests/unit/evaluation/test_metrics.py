@@ -54,3 +54,54 @@ def test_metric_object_accumulates_batches_and_resets():
         assert got[task] == pytest.approx(whole["per_task"][task])
     m.reset()
     assert math.isnan(m.compute()["per_task"]["a"]["auroc"])
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_per_task_values_equal_scikit_learn_and_the_former_torchmetrics_calls_with_missing_labels_and_ties(seed):
+    """Many tasks, most entries missing, scores rounded so that ties are common (within and across classes); a
+    task with no label and a task with one class stay NaN. Reference: scikit-learn on each task's labelled
+    entries; also the torchmetrics calls the values were computed with before (one call per task and metric)."""
+    from sklearn import metrics as skm
+    from torchmetrics.functional.classification import (
+        binary_accuracy,
+        binary_auroc,
+        binary_average_precision,
+        binary_f1_score,
+    )
+
+    g = torch.Generator().manual_seed(seed)
+    n, t = 150, 40
+    probs = (torch.rand(n, t, generator=g) * 20).round() / 20
+    y = (torch.rand(n, t, generator=g) < torch.linspace(0.02, 0.6, t)).to(torch.int8)
+    mask = torch.rand(n, t, generator=g) < 0.3
+    mask[:, 0] = False  # no label
+    y[:, 1] = 1  # one class only
+    thresholds = torch.linspace(0.2, 0.8, t).tolist()
+    tasks = [f"t{j}" for j in range(t)]
+    res = task_metrics(probs, y, mask, tasks, thresholds)
+    for j, task in enumerate(tasks):
+        row, m = res["per_task"][task], mask[:, j]
+        p, yt = probs[m, j], y[m, j].long()
+        assert row["n_labelled"] == int(m.sum()) and row["n_pos"] == int(yt.sum())
+        d = (p.double() > thresholds[j]).long()
+        if 0 < int(yt.sum()) < len(yt):
+            assert row["auroc"] == pytest.approx(skm.roc_auc_score(yt.numpy(), p.numpy()), abs=1e-9)
+            assert row["ap"] == pytest.approx(skm.average_precision_score(yt.numpy(), p.numpy()), abs=1e-9)
+            assert row["auroc"] == pytest.approx(float(binary_auroc(p, yt)), abs=1e-6)
+            assert row["ap"] == pytest.approx(float(binary_average_precision(p, yt)), abs=1e-6)
+        else:
+            assert math.isnan(row["auroc"]) and math.isnan(row["ap"])
+        if len(yt):
+            assert row["acc"] == pytest.approx(skm.accuracy_score(yt.numpy(), d.numpy()), abs=1e-12)
+            assert row["acc"] == pytest.approx(float(binary_accuracy(d, yt)), abs=1e-6)
+        else:
+            assert math.isnan(row["acc"])
+        if int(yt.sum()):
+            assert row["f1"] == pytest.approx(skm.f1_score(yt.numpy(), d.numpy(), zero_division=0), abs=1e-12)
+            assert row["f1"] == pytest.approx(float(binary_f1_score(d, yt)), abs=1e-6)
+        else:
+            assert math.isnan(row["f1"])
+    assert math.isnan(res["per_task"]["t0"]["auroc"]) and math.isnan(res["per_task"]["t1"]["ap"])
+    defined = [r["auroc"] for r in res["per_task"].values() if not math.isnan(r["auroc"])]
+    assert res["macro"]["auroc"] == pytest.approx(sum(defined) / len(defined))
+    assert res["undefined"]["auroc"] == t - len(defined) >= 2

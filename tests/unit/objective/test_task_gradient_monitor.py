@@ -16,7 +16,7 @@ from torch.nn.functional import binary_cross_entropy_with_logits
 
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.objective import task_losses
-from mtlkit.objective.task_gradient_monitor import TaskGradientMonitor, gradient_geometry
+from mtlkit.objective.task_gradient_monitor import MAX_PAIR_TASKS, Measurement, TaskGradientMonitor, gradient_geometry
 from mtlkit.run import train
 from mtlkit.runtime.checkpoints import load_checkpoint
 from tests.conftest import TINY
@@ -98,6 +98,31 @@ def test_cosines_and_norms_of_known_gradients():
     assert norms.tolist() == [5.0, 5.0, 10.0, 0.0]
     assert cos[0, 1] == 0.0 and cos[0, 2] == -1.0 and cos[1, 2] == 0.0 and cos[0, 0] == 1.0
     assert torch.isnan(cos[3]).all() and torch.isnan(cos[:, 3]).all()
+
+
+def test_over_max_pair_tasks_only_summaries_of_the_pairs_are_logged():
+    """617 tasks would log 190,000 pair cosines per measurement: over MAX_PAIR_TASKS the pairs are summarised
+    (mean, min, share negative over the defined pairs), while norms and weights stay per task."""
+    t = MAX_PAIR_TASKS + 1
+    tasks = [f"t{i}" for i in range(t)]
+    jac = torch.randn(t, 7, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    present = torch.ones(t, dtype=torch.bool)
+    present[3] = False
+    norms, cosines = gradient_geometry(jac, present)
+    m = Measurement(step=0, weights=torch.ones(t, dtype=torch.float64), norms=norms, cosines=cosines)
+    scalars = TaskGradientMonitor(tasks).scalars(m)
+    assert not any(k.startswith("train/grad_cos/") for k in scalars)
+    assert "train/grad_norm/t3" not in scalars and len([k for k in scalars if "grad_norm/" in k]) == t - 1
+    assert len([k for k in scalars if k.startswith("train/weight/")]) == t
+    ok = np.array([i != 3 for i in range(t)])
+    pairs = np.array([cosines[i, j].item() for i in range(t) for j in range(i + 1, t) if ok[i] and ok[j]])
+    assert scalars["train/grad_cos_mean"] == pytest.approx(pairs.mean())
+    assert scalars["train/grad_cos_min"] == pytest.approx(pairs.min())
+    assert scalars["train/grad_conflict"] == pytest.approx((pairs < 0).mean())
+    small = TaskGradientMonitor(tasks[:MAX_PAIR_TASKS]).scalars(
+        Measurement(0, m.weights[:-1], norms[:-1], cosines[:-1, :-1])
+    )
+    assert small["train/grad_cos/t0~t1"] == cosines[0, 1].item() and "train/grad_cos/t0~t3" not in small
 
 
 def test_an_absent_task_is_nan_and_left_out_of_the_means():
