@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 from mtlkit.torchvision_compat import make_torchvision_importable
+
+# Under pytest-xdist (README's test command: ``-n auto``) the workers share the cores: each worker and every
+# process it starts get cores // workers threads, since PyTorch's OpenMP threads spin while they wait and two
+# processes with a thread per core each slow one another down several times (src/mtlkit/runtime/threads.py).
+_WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+if _WORKERS > 1:
+    _threads = str(max(1, len(os.sched_getaffinity(0)) // _WORKERS))
+    for _var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(_var, _threads)
+    if "torch" in sys.modules:  # imported before this file (by a plugin): its pool is already sized
+        sys.modules["torch"].set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 # A torchvision built for another torch (this machine's, ../shared/docs/ENVIRONMENT.md) is handled by the package
 # itself, as for any user (``import mtlkit`` installs the hook). The test session counts as one command: its warning

@@ -20,6 +20,8 @@ from tests.helpers.subprocess_runs import (
 )
 
 pytestmark = pytest.mark.slow
+# Under pytest-xdist (--dist loadgroup) the tests of one module-scoped fixture share a worker, so it trains once.
+SWEEP = pytest.mark.xdist_group("ddp_sweep")
 
 # An uneven split (249 = 3 x 64 + 57: the last global batch is shared 29/28), per-label normalisation (whose
 # divisor differs between the shares) and a task labelled in 3% of the training examples, so most shares hold
@@ -55,6 +57,7 @@ def ddp_sweep(tmp_path_factory):
     return log_dir
 
 
+@SWEEP
 def test_two_processes_train_exactly_like_one_with_the_same_global_batch(single, ddp_sweep):
     ddp = run_dirs(ddp_sweep)[0]
     assert results(ddp)["environment"]["devices"] == 2 and results(single)["environment"]["devices"] == 1
@@ -74,6 +77,7 @@ def test_two_processes_train_exactly_like_one_with_the_same_global_batch(single,
         assert b["example_based"]["left_out_examples"] == a["example_based"]["left_out_examples"]
 
 
+@SWEEP
 def test_ddp_multirun_writes_one_sweep_with_every_job(ddp_sweep):
     sweeps = list((ddp_sweep / "train" / "multiruns").iterdir())
     assert len(sweeps) == 1, "the re-launched processes must write into the same sweep folder"
@@ -90,6 +94,7 @@ def test_ddp_multirun_writes_one_sweep_with_every_job(ddp_sweep):
     assert all(r["exit_code"] == 0 for r in runs)
 
 
+@SWEEP
 def test_sigterm_stops_every_process_at_one_step_and_the_resumed_run_ends_the_same(ddp_sweep, tmp_path):
     # `kill` of the command started (rank 0) at the start of step 6 of 8 (epoch 1): every process finishes that
     # step, saves at the same step and stops
@@ -177,6 +182,7 @@ def balancing_runs(tmp_path_factory):
     return run_dirs(one_dir), run_dirs(ddp_dir)
 
 
+@pytest.mark.xdist_group("ddp_balancing")
 @pytest.mark.parametrize("job, method", list(enumerate(BALANCING)))
 def test_balancing_methods_under_ddp_equal_one_process(balancing_runs, job, method):
     """Weights from global losses, Jacobians of the global batch: N processes train like one, method by method."""

@@ -9,6 +9,7 @@ from mtlkit.runtime.folder_lock import LOCK_FILE
 from tests.helpers.subprocess_runs import SMALL, checkpoint_position, fault, results, run_dirs, train
 
 pytestmark = pytest.mark.slow
+REFERENCE = pytest.mark.xdist_group("resume_reference")  # pytest-xdist: the tests of `reference` share a worker
 
 # 8 steps per epoch, 3 epochs; last.ckpt every 3 steps (and at epoch ends).
 RUN = [
@@ -29,6 +30,7 @@ def reference(tmp_path_factory):
     return results(run_dirs(log_dir)[0])
 
 
+@REFERENCE
 def test_same_seed_and_config_give_identical_results(reference, tmp_path):
     proc = train(RUN, tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -37,24 +39,26 @@ def test_same_seed_and_config_give_identical_results(reference, tmp_path):
     assert again["global_steps"] == reference["global_steps"] == 24
 
 
-def test_run_killed_mid_epoch_resumes_to_the_same_results(reference, tmp_path):
-    killed = train([*RUN, *fault(11, "SIGKILL")], tmp_path)
-    assert killed.returncode == -signal.SIGKILL
-    run_dir = run_dirs(tmp_path)[0]
-    assert not (run_dir / "results.json").exists()
+@REFERENCE
+def test_run_killed_mid_epoch_resumes_to_the_same_results(reference, killed_then_resumed):
+    story = killed_then_resumed
+    assert story["killed"].returncode == -signal.SIGKILL
+    run_dir = story["run_dir"]
+    assert not story["had_results"]
     # the last checkpoint is mid-epoch: step 9 = epoch 1, 1 of its 8 batches done; steps 10 and 11 were lost
-    assert checkpoint_position(run_dir) == (9, 1, 1)
+    assert story["position"] == (9, 1, 1)
 
-    resumed = train([f"resume={run_dir}"], tmp_path)
+    resumed = story["resumed"]
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "Continuing from" in resumed.stdout
-    assert run_dirs(tmp_path) == [run_dir], "the resumed run continues in the same folder"
+    assert run_dirs(story["log_dir"]) == [run_dir], "the resumed run continues in the same folder"
     res = results(run_dir)
     assert res["metrics"] == reference["metrics"]
     assert res["global_steps"] == 24
     assert f"resume={run_dir}" in res["overrides"] and "ckpt_path=last" in res["overrides"]
 
 
+@REFERENCE
 def test_sigterm_saves_a_checkpoint_at_the_current_step_and_resumes_to_the_same_results(reference, tmp_path):
     stopped = train([*RUN, *fault(13, "SIGTERM")], tmp_path)
     assert stopped.returncode == 128 + signal.SIGTERM, stopped.stderr[-3000:]
@@ -121,33 +125,52 @@ def test_a_finished_run_is_changed_by_no_later_command_but_overwrite_true(tmp_pa
     assert results(run_dir)["status"] == "completed" and _files(run_dir) != before
 
 
-def test_an_interrupted_run_refuses_other_configurations_unchanged_then_resumes(reference, tmp_path):
-    killed = train([*RUN, *fault(11, "SIGKILL")], tmp_path)
-    assert killed.returncode == -signal.SIGKILL
-    run_dir = run_dirs(tmp_path)[0]
-    before = _files(run_dir)
+@pytest.fixture(scope="module")
+def killed_then_resumed(tmp_path_factory):
+    """One run killed (SIGKILL) at step 11; then the commands that must be refused on its folder, each with the
+    folder's files after it; then ``resume=``. The two tests of a killed run assert on this one story."""
+    log_dir = tmp_path_factory.mktemp("killed")
+    killed = train([*RUN, *fault(11, "SIGKILL")], log_dir)
+    run_dir = run_dirs(log_dir)[0]
+    story = {"log_dir": log_dir, "killed": killed, "run_dir": run_dir}
+    story["had_results"] = (run_dir / "results.json").exists()
+    story["position"] = checkpoint_position(run_dir)
+    story["files"] = _files(run_dir)
     refused = {
         "training longer": [f"resume={run_dir}", "trainer.max_epochs=5"],
         "another model": [*RUN, *fault(11, "SIGKILL"), "model.width=16", f"hydra.run.dir={run_dir}"],
         "another schedule": [f"resume={run_dir}", "scheduler=cosine"],
     }
-    for name, args in refused.items():
-        line = _refused_in_one_line(train(args, tmp_path))
-        assert _files(run_dir) == before, name
+    story["refused"] = {name: (train(args, log_dir), _files(run_dir)) for name, args in refused.items()}
+    story["longer"] = train(refused["training longer"], log_dir)
+    # refused after Hydra wrote .hydra/ (a check in the task itself): what it wrote is put back
+    story["late"] = (train([f"resume={run_dir}", "+trainer.strategy=ddp_spawn"], log_dir), _files(run_dir))
+    story["resumed"] = train([f"resume={run_dir}"], log_dir)
+    return story
+
+
+@REFERENCE
+def test_an_interrupted_run_refuses_other_configurations_unchanged_then_resumes(reference, killed_then_resumed):
+    story = killed_then_resumed
+    assert story["killed"].returncode == -signal.SIGKILL
+    before = story["files"]
+    for name, (proc, files) in story["refused"].items():
+        line = _refused_in_one_line(proc)
+        assert files == before, name
     assert "trainer.max_epochs: 3 in the checkpoint" not in line
-    longer = _refused_in_one_line(train(refused["training longer"], tmp_path))
+    longer = _refused_in_one_line(story["longer"])
     assert "trainer.max_epochs: 3 in the checkpoint, 5 now" in longer and "start a new run" in longer
 
-    # refused after Hydra wrote .hydra/ (a check in the task itself): what it wrote is put back
-    late = train([f"resume={run_dir}", "+trainer.strategy=ddp_spawn"], tmp_path)
+    late, files = story["late"]
     assert late.returncode == 2 and "ddp_spawn" in late.stderr and "Traceback" not in late.stderr
-    assert _files(run_dir) == before
+    assert files == before
 
-    resumed = train([f"resume={run_dir}"], tmp_path)
+    resumed = story["resumed"]
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert results(run_dir)["metrics"] == reference["metrics"]
+    assert results(story["run_dir"])["metrics"] == reference["metrics"]
 
 
+@REFERENCE
 def test_ctrl_c_prints_the_resume_hint_and_the_run_resumes_to_the_same_results(reference, tmp_path):
     stopped = train([*RUN, *fault(11, "SIGINT")], tmp_path)
     assert stopped.returncode == 128 + signal.SIGINT, stopped.stderr[-3000:]

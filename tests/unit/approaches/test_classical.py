@@ -43,6 +43,7 @@ def logreg_run(tmp_path_factory):
     return train(cfg), out, build_datamodule(cfg.data)
 
 
+@pytest.mark.xdist_group("classical_logreg_run")
 def test_each_task_equals_scikit_learn_fitted_on_its_labelled_train_rows_only(logreg_run):
     results, out, dm = logreg_run
     estimators = load_model(out / MODEL_FILE)["estimators"]
@@ -104,6 +105,7 @@ def _network_results(tmp_path) -> dict:
     return _train(net, tmp_path / "net")
 
 
+@pytest.mark.xdist_group("classical_logreg_run")
 def test_results_have_the_schema_of_a_network_run(logreg_run, tmp_path):
     classical, network = logreg_run[0], _network_results(tmp_path)
     assert set(classical) - {"classical"} == set(network) - {"task_gradients", "task_weights"}
@@ -119,6 +121,7 @@ def test_results_have_the_schema_of_a_network_run(logreg_run, tmp_path):
     assert on_disk["approach"] == "classical" and (logreg_run[1] / "preprocessing.json").is_file()
 
 
+@pytest.mark.xdist_group("classical_logreg_run")
 def test_predict_writes_the_networks_csv_from_the_stored_estimators(logreg_run, tmp_path):
     results, out, dm = logreg_run
     estimators = load_model(out / MODEL_FILE)["estimators"]

@@ -14,6 +14,7 @@ from mtlkit.run import train
 from tests.conftest import TINY
 from tests.helpers import compose_config
 
+pytestmark = pytest.mark.xdist_group("grouped_runs")  # pytest-xdist: `runs` trains once, on one worker
 CLIP = ["+trainer.gradient_clip_val=0.5"]  # clipping by norm is per network: covered by the equivalences
 
 
