@@ -95,8 +95,15 @@ def test_an_unwritable_log_folder_is_one_line_naming_the_settings(tmp_path):
     assert "MTLKIT_LOG_DIR=" in proc.stderr and "hydra.run.dir=" in proc.stderr and "Traceback" not in proc.stderr
 
 
-def test_help_is_mtlkits_own_short_page(tmp_path):
-    proc = run_cli(["--help"], tmp_path)
+@pytest.fixture(scope="module")
+def help_run(tmp_path_factory):
+    """``mtlkit-train --help``, run once for the tests of its page."""
+    return run_cli(["--help"], tmp_path_factory.mktemp("help"))
+
+
+@pytest.mark.xdist_group("help_run")
+def test_help_is_mtlkits_own_short_page(help_run):
+    proc = help_run
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = proc.stdout
     assert len(text.splitlines()) < 80, "no config dump"
@@ -111,8 +118,9 @@ def test_help_is_mtlkits_own_short_page(tmp_path):
         assert words in text, words
 
 
-def test_help_lists_every_config_group_of_conf_once_with_all_its_options(tmp_path):
-    text = run_cli(["--help"], tmp_path).stdout
+@pytest.mark.xdist_group("help_run")
+def test_help_lists_every_config_group_of_conf_once_with_all_its_options(help_run):
+    text = help_run.stdout
     listed = re.findall(r"^  (\S+) +\S.*\n((?: {17}\S.*\n)+)", text, flags=re.M)  # name + purpose, option lines
     groups = config_groups()
     assert len(groups) >= 17 and [name for name, _ in listed] == [g.name for g in groups]  # each once, none missing
