@@ -19,7 +19,10 @@ from mtlkit.evaluation.thresholds import VAL_F1
 from mtlkit.runtime.atomic_write import atomic_write_text
 
 RESULTS_FILE = "results.json"
+TASK_TABLE_FILE = "per_task_metrics.csv"  # beside results.json when there are more than MANY_TASKS tasks
 SCHEMA_VERSION = 1
+MANY_TASKS = 24  # over this, the console shows the SHOWN best and SHOWN worst tasks, and the full table is a file
+SHOWN = 10
 
 
 def _clean(value: Any) -> Any:
@@ -34,11 +37,53 @@ def _clean(value: Any) -> Any:
 
 
 def write_results(results: Mapping[str, Any], output_dir: str | Path) -> Path:
-    """Write ``results.json`` atomically into ``output_dir`` and return its path."""
+    """Write ``results.json`` atomically into ``output_dir`` and return its path; with more than ``MANY_TASKS``
+    tasks also ``per_task_metrics.csv`` (:func:`write_task_table`), the table the console shortens."""
     path = Path(output_dir) / RESULTS_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(_clean({"schema_version": SCHEMA_VERSION, **results}), indent=2, allow_nan=False)
+    metrics = results.get("metrics")
+    if isinstance(metrics, Mapping) and len(_tasks(metrics)) > MANY_TASKS:
+        write_task_table(metrics, path.parent / TASK_TABLE_FILE)
     return atomic_write_text(path, text)  # whole or not at all; a full disk is one line
+
+
+def _splits(metrics: Mapping[str, Any]) -> list[str]:
+    return [s for s in ("val", "test") if isinstance(metrics.get(s), Mapping) and "per_task" in metrics[s]]
+
+
+def _tasks(metrics: Mapping[str, Any]) -> list[str]:
+    splits = _splits(metrics)
+    return list(metrics[splits[0]]["per_task"]) if splits else []
+
+
+def write_task_table(metrics: Mapping[str, Any], path: str | Path) -> Path:
+    """Every task's row, in task order: labelled entries and positives, then AUROC / AP / acc / F1 of each split
+    (empty where undefined), and the val_f1 threshold when chosen."""
+    splits = _splits(metrics)
+    chosen = next((metrics[s]["thresholds"] for s in splits if _chosen(metrics[s])), None)
+    header = ["task"] + [f"{s}_{k}" for s in splits for k in ("n_labelled", "n_pos", *METRICS)]
+    header += ["threshold"] if chosen else []
+    lines = [",".join(header)]
+    for task in _tasks(metrics):
+        cells = [_csv_cell(task)]
+        for s in splits:
+            row = metrics[s]["per_task"].get(task, {})
+            cells += [_csv_value(row.get(k)) for k in ("n_labelled", "n_pos", *METRICS)]
+        if chosen:
+            cells.append(_csv_value(chosen["values"].get(task)))
+        lines.append(",".join(cells))
+    return atomic_write_text(Path(path), "\n".join(lines) + "\n")
+
+
+def _csv_cell(text: str) -> str:
+    return '"' + text.replace('"', '""') + '"' if any(c in text for c in ',"\n') else text
+
+
+def _csv_value(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not math.isfinite(v)):
+        return ""
+    return repr(v) if isinstance(v, float) else str(v)
 
 
 def load_results(path: str | Path) -> dict[str, Any]:
@@ -67,15 +112,36 @@ def print_metrics_table(metrics: Mapping[str, Mapping], title: str = "Results", 
     if chosen:
         table.add_column("threshold", justify="right")
     tasks = list(metrics[splits[0]]["per_task"])
-    extra = [_fmt(chosen["values"].get(t)) for t in tasks] if chosen else None
-    for i, t in enumerate(tasks[:40]):
-        cells = [_fmt(metrics[s]["per_task"][t][m]) for s in splits for m in METRICS]
-        table.add_row(t, *cells, *([extra[i]] if extra else []))
+    extra = {t: _fmt(chosen["values"].get(t)) for t in tasks} if chosen else None
     blank = ["" for _ in splits for _ in METRICS] + ([""] if chosen else [])
-    if len(tasks) > 40:
-        table.add_row(f"... {len(tasks) - 40} more (results.json)", *blank)
+
+    def add(t: str) -> None:
+        cells = [_fmt(metrics[s]["per_task"][t][m]) for s in splits for m in METRICS]
+        table.add_row(t, *cells, *([extra[t]] if extra else []))
+
+    if len(tasks) <= MANY_TASKS:
+        for t in tasks:
+            add(t)
+    else:  # the best and the worst by the last split's AUROC; every task in per_task_metrics.csv
+        key = splits[-1]
+        ranked = sorted(
+            (t for t in tasks if _defined(metrics[key]["per_task"][t]["auroc"])),
+            key=lambda t: -metrics[key]["per_task"][t]["auroc"],
+        )
+        best, worst = ranked[:SHOWN], ranked[max(SHOWN, len(ranked) - SHOWN) :]
+        table.title = f"{title}: {len(tasks)} tasks, the {len(best)} best and {len(worst)} worst by {key} auroc"
+        for t in best:
+            add(t)
+        hidden = len(tasks) - len(best) - len(worst)
+        table.add_row(f"... {hidden} more ({TASK_TABLE_FILE}, results.json)", *blank, style="dim")
+        for t in worst:
+            add(t)
     macro = [_fmt(metrics[s]["macro"][m]) for s in splits for m in METRICS]
     table.add_row("macro", *macro, *([""] if chosen else []), style="bold")
+    if len(tasks) > MANY_TASKS:
+        for name, q in (("median", 0.5), ("10th percentile", 0.1)):
+            cells = [_fmt(_quantile(metrics[s]["per_task"], m, q)) for s in splits for m in METRICS]
+            table.add_row(name, *cells, *([""] if chosen else []))
     undefined = {s: {m: n for m, n in metrics[s]["undefined"].items() if n} for s in splits}
     console = console or get_console()
     console.print(table)
@@ -92,6 +158,16 @@ def print_metrics_table(metrics: Mapping[str, Mapping], title: str = "Results", 
         if isinstance(rule, (int, float)) and rule != 0.5:
             console.print(f"acc, F1, Hamming loss and micro-F1 at threshold {rule:g} (eval.threshold)")
     print_example_table(metrics, splits, console)
+
+
+def _defined(v: Any) -> bool:
+    return isinstance(v, (int, float)) and math.isfinite(v)
+
+
+def _quantile(per_task: Mapping[str, Mapping], metric: str, q: float) -> float | None:
+    """The ``q`` quantile (nearest rank, lower) of a metric over the tasks where it is defined."""
+    values = sorted(r[metric] for r in per_task.values() if _defined(r.get(metric)))
+    return values[int(q * (len(values) - 1))] if values else None
 
 
 def _chosen(split_metrics: Mapping[str, Any]) -> bool:

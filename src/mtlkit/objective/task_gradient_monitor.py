@@ -10,7 +10,9 @@ says how to read them.
 
 It never changes training: the Jacobian comes from ``torch.autograd.grad`` with the graph retained (no ``.grad``
 is touched). It costs T extra backward passes per measurement with a loss weighting, and nothing extra with a
-gradient method, which computes the same (cached) Jacobian at every step anyway.
+gradient method, which computes the same (cached) Jacobian at every step anyway. Over ``MAX_PAIR_TASKS`` tasks the
+per-epoch default measures the gradients only where they are free (a gradient method; :meth:`measures_gradients`)
+and logs the pairs' summaries rather than every pair.
 """
 
 from __future__ import annotations
@@ -108,10 +110,21 @@ class TaskGradientMonitor:
         out = Measurement(step=int(losses.step), weights=w)
         self.last_step, self.last_epoch = int(losses.step), int(losses.epoch)
         self._record_weights(out.step, w)
-        if list(losses.shared_parameters):
+        if self.measures_gradients(losses):
             out.norms, out.cosines = gradient_geometry(losses.jacobian(), losses.present)
             self._accumulate(out.norms, out.cosines)
         return out
+
+    def measures_gradients(self, losses: TaskLosses) -> bool:
+        """Whether a measurement takes the gradients (not only the weights): when parameters are shared, and the
+        step's Jacobian is already computed (a gradient method), or ``log_every`` was set, or there are at most
+        ``MAX_PAIR_TASKS`` tasks. With the per-epoch default and more tasks, a loss weighting would pay T backward
+        passes and a ``[T, P]`` Jacobian every epoch (ToxCast, 617 tasks: about 30 s and 1.5 GB a measurement on
+        2 cores), so only the weights are recorded; ``weighting.log_every=N`` measures the gradients."""
+        if not list(losses.shared_parameters):
+            return False
+        cached = getattr(losses, "_jacobian", None) is not None
+        return cached or self.log_every is not None or len(self.tasks) <= MAX_PAIR_TASKS
 
     def _accumulate(self, norms: torch.Tensor, cosines: torch.Tensor) -> None:
         self.measurements += 1

@@ -125,6 +125,30 @@ def test_over_max_pair_tasks_only_summaries_of_the_pairs_are_logged():
     assert small["train/grad_cos/t0~t1"] == cosines[0, 1].item() and "train/grad_cos/t0~t3" not in small
 
 
+def test_over_max_pair_tasks_the_default_measures_gradients_only_where_they_are_free():
+    """Per-epoch default, many tasks, a loss weighting: the weights are recorded, no Jacobian is computed (T
+    backward passes); log_every set, or a Jacobian already computed by a gradient method: measured."""
+    tasks = [f"t{i}" for i in range(MAX_PAIR_TASKS + 1)]
+    torch.manual_seed(0)
+    module = MultiTaskModule(Tiny(), tasks, optimizer=partial(torch.optim.SGD, lr=0.1))
+    gen = torch.Generator().manual_seed(1)
+    batch = {
+        "x": torch.randn(8, 3, generator=gen),
+        "y": (torch.rand(8, len(tasks), generator=gen) < 0.5).float(),
+        "mask": torch.ones(8, len(tasks), dtype=torch.bool),
+    }
+    default = TaskGradientMonitor(tasks)
+    losses = module.task_losses(batch)
+    m = default.measure(losses, None)
+    assert m.norms is None and losses._jacobian is None and default.measurements == 0
+    assert default.record()["task_weights"]["weights"] == [[1.0] * len(tasks)]
+    assert TaskGradientMonitor(tasks, log_every=1).measure(losses, None).norms is not None
+    losses.jacobian()  # as a gradient method's step leaves it
+    assert TaskGradientMonitor(tasks).measure(losses, None).norms is not None
+    fresh = module.task_losses(batch)  # no Jacobian yet: up to MAX_PAIR_TASKS tasks the default measures
+    assert TaskGradientMonitor(tasks[:MAX_PAIR_TASKS]).measures_gradients(fresh)
+
+
 def test_an_absent_task_is_nan_and_left_out_of_the_means():
     module = _module()
     monitor = TaskGradientMonitor(TASKS, log_every=1)
