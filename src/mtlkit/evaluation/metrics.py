@@ -23,6 +23,7 @@ from mtlkit.evaluation.thresholds import choose_f1_thresholds, fixed_thresholds
 
 METRICS = ("auroc", "ap", "acc", "f1")
 RANKING = ("auroc", "ap")  # need both classes among the labelled entries
+MAX_LOGGED_TASKS = 50  # up to this many tasks each epoch logs every task's metrics; over it, macro and example-based
 
 
 class MaskedMultilabelMetrics(Metric):

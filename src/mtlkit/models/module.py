@@ -27,7 +27,7 @@ from torchmetrics import MeanMetric
 
 from mtlkit.errors import ConfigError
 from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
-from mtlkit.evaluation.metrics import METRICS, MaskedMultilabelMetrics
+from mtlkit.evaluation.metrics import MAX_LOGGED_TASKS, METRICS, MaskedMultilabelMetrics
 from mtlkit.evaluation.thresholds import (
     CHECKPOINT_KEY,
     DEFAULT_THRESHOLD,
@@ -303,9 +303,10 @@ class MultiTaskModule(pl.LightningModule):
         self.log(f"{split}/loss", loss)
         for name in METRICS:
             self.log(f"{split}/{name}_macro", res["macro"][name], prog_bar=name == "auroc")
-        for task, row in res["per_task"].items():
-            for name in METRICS:
-                self.log(f"{split}/{name}/{task}", row[name])
+        if len(self.tasks) <= MAX_LOGGED_TASKS:  # over it, per-task values only in results.json (2,468 at ToxCast)
+            for task, row in res["per_task"].items():
+                for name in METRICS:
+                    self.log(f"{split}/{name}/{task}", row[name])
         for name in EXAMPLE_METRICS:
             self.log(f"{split}/{name}", res["example_based"][name])
 
