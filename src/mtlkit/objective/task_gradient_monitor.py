@@ -26,7 +26,7 @@ import torch
 
 from mtlkit.objective.task_losses import TaskLosses
 
-MAX_PAIR_TASKS = 50  # up to this many tasks every pair's cosine is logged (1,225 scalars); over it, summaries only
+MAX_PAIR_TASKS = 50  # up to this many tasks every task's and pair's value is logged (1,325 scalars); over it, summaries
 MAX_HISTORY = 200  # points of the weight history kept for results.json (thinned by halving as training goes on)
 
 
@@ -146,18 +146,33 @@ class TaskGradientMonitor:
         self.last = point
 
     def scalars(self, m: Measurement) -> dict[str, float]:
-        """What is logged: ``train/weight/<task>`` and ``train/grad_norm/<task>``; over the pairs (a before b in
-        task order) ``train/grad_cos_mean``, ``train/grad_cos_min`` and ``train/grad_conflict`` (the share of pairs
-        with a negative cosine), and, up to ``MAX_PAIR_TASKS`` tasks, ``train/grad_cos/<a>~<b>`` for each pair (over
-        that the T(T-1)/2 pair scalars would dominate the epoch: 190,000 at 617 tasks; their means are in
-        results.json all the same). Undefined values (an absent task) are left out."""
-        out = {f"train/weight/{task}": v for task, v in zip(self.tasks, m.weights.tolist())}
+        """What is logged. Up to ``MAX_PAIR_TASKS`` tasks: ``train/weight/<task>``, ``train/grad_norm/<task>`` and
+        ``train/grad_cos/<a>~<b>`` for each pair (a before b in task order); over it the per-task and per-pair
+        values are summarised (``train/weight_min`` / ``_max``, ``train/grad_norm_min`` / ``_mean`` / ``_max``):
+        ToxCast's 617 tasks would log 190,000 pair scalars a measurement, minutes an epoch, and results.json has
+        every mean all the same. Always: ``train/grad_cos_mean``, ``train/grad_cos_min`` and ``train/grad_conflict``
+        (the share of pairs with a negative cosine). Undefined values (an absent task) are left out."""
+        t = len(self.tasks)
+        each = t <= MAX_PAIR_TASKS
+        if each:
+            out = {f"train/weight/{task}": v for task, v in zip(self.tasks, m.weights.tolist())}
+        else:
+            out = {"train/weight_min": float(m.weights.min()), "train/weight_max": float(m.weights.max())}
         if m.norms is None or m.cosines is None:
             return out
-        for task, v in zip(self.tasks, m.norms.tolist()):
-            if not math.isnan(v):
-                out[f"train/grad_norm/{task}"] = v
-        t = len(self.tasks)
+        if each:
+            for task, v in zip(self.tasks, m.norms.tolist()):
+                if not math.isnan(v):
+                    out[f"train/grad_norm/{task}"] = v
+        elif bool((~torch.isnan(m.norms)).any()):
+            norms = m.norms[~torch.isnan(m.norms)]
+            out.update(
+                {
+                    "train/grad_norm_min": float(norms.min()),
+                    "train/grad_norm_mean": float(norms.mean()),
+                    "train/grad_norm_max": float(norms.max()),
+                }
+            )
         rows, cols = torch.triu_indices(t, t, offset=1)
         pairs = m.cosines[rows, cols]
         defined = ~torch.isnan(pairs)
@@ -166,7 +181,7 @@ class TaskGradientMonitor:
             out["train/grad_cos_mean"] = float(values.mean())
             out["train/grad_cos_min"] = float(values.min())
             out["train/grad_conflict"] = float((values < 0).double().mean())
-        if t <= MAX_PAIR_TASKS:
+        if each:
             for i, j, v in zip(rows.tolist(), cols.tolist(), pairs.tolist()):
                 if not math.isnan(v):
                     out[f"train/grad_cos/{self.tasks[i]}~{self.tasks[j]}"] = v
