@@ -72,13 +72,21 @@ def _isolated_dirs(tmp_path_factory: pytest.TempPathFactory) -> None:
 
 @pytest.fixture(scope="session")
 def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    """Run dirs of a tiny multitask and a tiny separate run (CNN width 8, depth 2), trained once per session."""
+    """Run dirs of a tiny multitask and a tiny separate run (CNN width 8, depth 2), trained once per session: under
+    pytest-xdist the first worker that needs them trains them (a file lock), the others read the same folders."""
+    from filelock import FileLock
+
     from mtlkit.run import train
     from tests.helpers import compose_config
 
-    runs = {}
-    for approach in ("multitask", "separate"):
-        out = tmp_path_factory.mktemp(approach)
-        train(compose_config([*TINY, f"approach={approach}"], out))
-        runs[approach] = out
+    root = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        root = root.parent  # the session's folder, shared by its workers
+    shared = root / "tiny_checkpoints"
+    runs = {approach: shared / approach for approach in ("multitask", "separate")}
+    with FileLock(str(root / "tiny_checkpoints.lock")):
+        if not (shared / "trained").is_file():
+            for approach, out in runs.items():
+                train(compose_config([*TINY, f"approach={approach}"], out))
+            (shared / "trained").write_text("")
     return runs
