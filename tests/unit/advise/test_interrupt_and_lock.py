@@ -30,9 +30,14 @@ def test_ctrl_c_stops_the_running_job_and_says_how_many_are_done(tmp_path, monke
             threading.Event().wait(0.05)
         os.kill(os.getpid(), signal.SIGINT)
 
+    # a test session started in the background (`cmd &`) inherits an ignored SIGINT: give this one Python's default
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Thread(target=ctrl_c, daemon=True).start()
-    with pytest.raises(JobsInterrupted) as err:
-        runner.run(Job("a job", [], tmp_path / "run"))
+    try:
+        with pytest.raises(JobsInterrupted) as err:
+            runner.run(Job("a job", [], tmp_path / "run"))
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert (err.value.done, err.value.total) == (2, 5) and str(err.value) == "2 of 5 jobs done"
     with pytest.raises(ProcessLookupError):  # the job was stopped (and reaped)
         os.kill(int(pid_file.read_text()), 0)
