@@ -63,7 +63,7 @@ def data_learnability_warnings(cfg: DictConfig, tasks: Sequence[str], label_coun
     found = "; ".join(f"{kind}: {_names(names)}" for kind, names in by_kind.items())
     kept = [t for t in tasks if t not in stuck]
     return [
-        f"{len(stuck)} task(s) cannot learn from train ({found}): their heads learn only the class prior and "
+        f"{len(stuck)} task(s) cannot learn from train ({found}): their models learn only the class prior and "
         f"their metrics mean little; the other {len(kept)} train as usual. To leave them out: "
         f"data.tasks=[{','.join(kept[:SHOWN])}{',...' if len(kept) > SHOWN else ''}]"
     ]
