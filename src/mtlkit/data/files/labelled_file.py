@@ -99,6 +99,14 @@ class LabelledFileDataModule(MultiLabelDataModule):
             f"data.label_columns='label_*'"
         )
 
+    def columns_besides(self, frame: Frame, reserved: Sequence[str]) -> list[str]:
+        """Every column of ``frame`` not in ``reserved``, as label columns for sources that take them all by default
+        (images, molecules); a file with none fails in one line."""
+        tasks = [c for c in frame.data.columns if c not in reserved]
+        if not tasks:
+            raise ConfigError(f"{frame.path} has no label column besides {list(reserved)}; add one column per task")
+        return tasks
+
     def usable_rows(self, frame: Frame) -> np.ndarray | None:
         """A bool mask of the rows to keep (e.g. rows whose image can be read), or None for all."""
         return None

@@ -165,9 +165,7 @@ class ImageDataModule(LabelledFileDataModule):
         return [self.path_column, *super().reserved_columns(frame)]
 
     def default_label_columns(self, frame: Frame, reserved: Sequence[str]) -> list[str]:
-        tasks = [c for c in frame.data.columns if c not in reserved]
-        if not tasks:
-            raise ConfigError(f"{frame.path} has no label column besides {list(reserved)}; add one column per task")
+        tasks = self.columns_besides(frame, reserved)
         self.info(f"label columns: all columns but {list(reserved)}: {tasks} (set data.label_columns to choose)")
         return tasks
 

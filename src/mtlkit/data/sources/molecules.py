@@ -112,9 +112,7 @@ class MoleculeDataModule(LabelledFileDataModule):
         return [self.smiles_column, *super().reserved_columns(frame)]
 
     def default_label_columns(self, frame: Frame, reserved: Sequence[str]) -> list[str]:
-        tasks = [c for c in frame.data.columns if c not in reserved]
-        if not tasks:
-            raise ConfigError(f"{frame.path} has no label column besides {list(reserved)}; add one column per task")
+        tasks = self.columns_besides(frame, reserved)
         self.info(f"label columns: all columns but {list(reserved)}: {names_preview(tasks)} (data.label_columns)")
         return tasks
 
