@@ -11,15 +11,16 @@ computes exactly what those do (the networks are built in group order, as they b
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
-from mtlkit.errors import ConfigError
+from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.models.clipping import clip_each_network
 from mtlkit.models.module import MultiTaskModule
+from mtlkit.models.separate import network_state
 from mtlkit.objective.masked_task_loss import MaskedTaskLoss
 from mtlkit.objective.task_losses import TaskLosses
 
@@ -106,6 +107,21 @@ class GroupedModule(MultiTaskModule):
     def make_backbone(factory: Callable[[], nn.Module], tasks: Sequence[str], groups: Any = None) -> GroupedBackbones:
         """One freshly initialised backbone per group of ``groups`` from ``factory``."""
         return GroupedBackbones.build(factory, tasks, groups)
+
+    @classmethod
+    def transferable_backbone(
+        cls, state_dict: Mapping[str, torch.Tensor], meta: Mapping[str, Any], task: str | None, file: object
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The network of the group of ``task`` (``transfer.task``, required: there is one network per group)."""
+        tasks = list(meta.get("tasks") or [])
+        groups = [list(g) for g in meta.get("groups") or []]
+        if task is None or task not in tasks:
+            raise CheckpointError(
+                f"{file} holds {len(groups)} grouped networks {groups}; choose whose network to transfer with "
+                f"transfer.task=<one of {tasks}> (the network of that task's group)"
+            )
+        index = next(g for g, members in enumerate(groups) if task in members)
+        return network_state(state_dict, index), {"task": task, "group": groups[index]}
 
     def __init__(self, backbone: GroupedBackbones, tasks: Sequence[str], groups: Sequence[Sequence[str]], **kwargs):
         if not isinstance(backbone, GroupedBackbones):

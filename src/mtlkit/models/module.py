@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pytorch_lightning as pl
@@ -25,7 +25,7 @@ from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
 from torchmetrics import MeanMetric
 
-from mtlkit.errors import ConfigError
+from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
 from mtlkit.evaluation.metrics import MAX_LOGGED_TASKS, METRICS, MaskedMultilabelMetrics
 from mtlkit.evaluation.thresholds import (
@@ -165,6 +165,23 @@ class MultiTaskModule(pl.LightningModule):
         """The backbone of this architecture from ``factory`` (one call: one backbone shared by ``tasks``;
         ``groups`` is for architectures with one network per group of tasks)."""
         return factory()
+
+    @classmethod
+    def transferable_backbone(
+        cls, state_dict: Mapping[str, torch.Tensor], meta: Mapping[str, Any], task: str | None, file: object
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The backbone weights to transfer out of a checkpoint this class wrote (keys relative to the backbone),
+        and what to record about them; ``task`` (``transfer.task``) picks a network where there are several."""
+        if task is not None:
+            raise ConfigError(
+                f"transfer.task={task!r} only applies to checkpoints of approach=separate; {file} has one shared "
+                "backbone: drop transfer.task"
+            )
+        prefix = "backbone."
+        backbone = {k[len(prefix) :]: v for k, v in state_dict.items() if k.startswith(prefix)}
+        if not backbone:
+            raise CheckpointError(f"{file} has no backbone weights (no key starts with {prefix!r})")
+        return backbone, {}
 
     def shared_parameters(self) -> list[nn.Parameter]:
         """The trainable parameters every task's loss depends on (a gradient method aggregates their gradients)."""

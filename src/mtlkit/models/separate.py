@@ -96,6 +96,21 @@ class SeparateModule(MultiTaskModule):
         """T freshly initialised backbones from ``factory``, one per task."""
         return SeparateBackbones.build(factory, tasks)
 
+    @classmethod
+    def transferable_backbone(
+        cls, state_dict: Mapping[str, torch.Tensor], meta: Mapping[str, Any], task: str | None, file: object
+    ) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
+        """The network of ``task`` (``transfer.task``, required: there is one network per task)."""
+        tasks = list(meta.get("tasks") or [])
+        if task is None:
+            raise CheckpointError(
+                f"{file} holds {len(tasks)} separate networks, one per task {tasks}; "
+                f"choose whose backbone to transfer with transfer.task=<one of {tasks}>"
+            )
+        if task not in tasks:
+            raise CheckpointError(f"transfer.task={task!r} has no network in {file}; choose one of {tasks}")
+        return network_state(state_dict, tasks.index(task)), {"task": task}
+
     def __init__(self, backbone: SeparateBackbones, tasks: Sequence[str], **kwargs: Any):
         if not isinstance(backbone, SeparateBackbones):
             raise ConfigError(f"SeparateModule needs SeparateBackbones, got {type(backbone).__name__}")
