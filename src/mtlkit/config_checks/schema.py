@@ -126,6 +126,7 @@ SCHEMA: dict[str, Rule] = {
     "model.drop_path_rate": number(0, 1, max_open=True, null=True),
     "model.depth": integer(1),
     "model.dropout": number(0, 1, max_open=True),
+    "model.input_dropout": number(0, 1, max_open=True),
     "model.C": _or_list(number(0, min_open=True)),  # model=logreg (approach=classical)
     "model.penalty": _or_list(one_of("l2", "l1", "none")),
     "model.max_iter": _or_list(integer(1)),

@@ -29,6 +29,39 @@ def test_mlp_flattens_inputs():
     assert len(net.blocks) == 3 and net.feature_dim == 16
 
 
+def test_mlp_without_input_dropout_keeps_its_layers_and_parameter_names():
+    # input_dropout=0 (the default) adds no layer: checkpoints of earlier runs still load
+    net = MLP((6,), width=8, depth=2, dropout=0.3)
+    assert [type(m) for m in net.blocks[0]] == [nn.Flatten, nn.Linear, nn.LayerNorm, nn.ReLU, nn.Dropout]
+    assert set(net.state_dict()) == set(MLP((6,), width=8, depth=2, dropout=0.3, input_dropout=0.0).state_dict())
+
+
+@settings(max_examples=20, deadline=None)
+@given(p=st.floats(0.05, 0.9), seed=st.integers(0, 1000))
+def test_mlp_input_dropout_zeroes_and_rescales_inputs_in_training_only(p, seed):
+    torch.manual_seed(seed)
+    net = MLP((400,), width=4, depth=1, input_dropout=p)
+    plain = MLP((400,), width=4, depth=1)
+    plain.load_state_dict(dict(zip(plain.state_dict(), net.state_dict().values(), strict=True)))  # same weights
+    seen = []
+    first_linear = next(m for m in net.modules() if isinstance(m, nn.Linear))
+    first_linear.register_forward_hook(lambda _m, inputs, _out: seen.append(inputs[0]))
+    x = torch.rand(3, 400) + 0.5  # no zero inputs
+    net.train()
+    net(x)
+    kept = seen[-1] != 0
+    assert torch.allclose(seen[-1][kept], x[kept] / (1 - p))  # survivors scaled by 1 / (1 - p)
+    assert abs((~kept).float().mean().item() - p) < 0.1  # about a fraction p dropped (1,200 draws)
+    net.eval()
+    assert torch.allclose(net(x), plain.eval()(x))  # evaluation: the network without input dropout
+
+
+@pytest.mark.parametrize("key, value", [("input_dropout", 1.0), ("input_dropout", -0.1), ("dropout", 1.0)])
+def test_mlp_refuses_a_dropout_outside_0_1(key, value):
+    with pytest.raises(ConfigError, match=f"model.{key}"):
+        MLP((6,), **{key: value})
+
+
 def test_cnn_on_tabular_input_says_use_mlp():
     with pytest.raises(ConfigError, match="model=mlp"):
         CNN((10,))
