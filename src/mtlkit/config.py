@@ -15,6 +15,13 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 _SOURCE = Path(__file__).resolve().parents[2] / "conf"
 _PACKAGED = Path(__file__).resolve().parent / "conf"
 CONFIG_DIR = _SOURCE if (_SOURCE / "train.yaml").is_file() else _PACKAGED
+# The evidence's experiment presets (experiment=NAME): in a source checkout only, put on Hydra's search path by
+# src/hydra_plugins/mtlkit_experiments/searchpath.py (experiments/README.md)
+EXPERIMENTS_CONFIG_DIR = _SOURCE.parent / "experiments" / "conf"
+NO_EXPERIMENTS = (
+    "the experiment presets are not installed: they live in experiments/conf/experiment/ of a source checkout; "
+    "clone mtlkit, pip install -e . in it and run from there (experiments/README.md)"
+)
 
 
 def compose_train(overrides: Sequence[str] = (), output_dir: str | Path | None = None) -> DictConfig:
@@ -47,7 +54,7 @@ GROUP_PURPOSES = {
     "logger": "where metrics go (wandb is offline unless told otherwise)",
     "callbacks": "best checkpoint, early stopping, last.ckpt for resuming, the progress bar",
     "paths": "where runs (MTLKIT_LOG_DIR) and generated data (MTLKIT_CACHE_DIR) go",
-    "experiment": "the mission's experiment presets (docs/experiments_plan.md); experiment=NAME applies one",
+    "experiment": "the mission's experiment presets (experiments/plan.md); experiment=NAME applies one",
     "hparams_search": 'a hyper-parameter search, with -m (pip install -e ".[optuna]")',
     "debug": "a quick check of the pipeline; outputs under debug/",
     "hydra/launcher": "how a sweep's (-m) jobs run: one after another (basic), side by side, or on SLURM",
@@ -67,28 +74,35 @@ class ConfigGroup:
     purpose: str
 
 
-def config_groups(config_dir: Path = CONFIG_DIR) -> list[ConfigGroup]:
-    """Every config group of ``config_dir``, in train.yaml's defaults order (then the others), with its options and
-    default: ``data@source`` for transfer's source data and ``hydra/launcher`` included; Hydra's own ``hydra``
-    group left out."""
+def config_groups(config_dir: Path = CONFIG_DIR, more: Sequence[Path] = (EXPERIMENTS_CONFIG_DIR,)) -> list[ConfigGroup]:
+    """Every config group of ``config_dir`` and of the folders in ``more`` that exist (Hydra's search path), in
+    train.yaml's defaults order (then the others), with its options and default: ``data@source`` for transfer's
+    source data and ``hydra/launcher`` included; Hydra's own ``hydra`` group left out."""
     import yaml
 
     defaults: dict[str, str | None] = {}
     for entry in yaml.safe_load((config_dir / "train.yaml").read_text())["defaults"]:
         if isinstance(entry, dict):
             defaults.update({str(k): v for k, v in entry.items()})
+    roots = [config_dir, *(d for d in more if d.is_dir())]
     folders = {
-        path.parent.relative_to(config_dir).as_posix()
-        for path in config_dir.rglob("*.yaml")
-        if path.parent != config_dir and path.parent.name != "hydra"
+        path.parent.relative_to(root).as_posix()
+        for root in roots
+        for path in root.rglob("*.yaml")
+        if path.parent != root and path.parent.name != "hydra"
     }
     names = [n for n in defaults if n.split("@")[0] in folders]
     names += sorted(n for n in folders if n not in names and not n.startswith(f"{_SUMMARISED}/"))
     groups = []
     for name in names:
-        folder = config_dir / name.split("@")[0]
         pattern = "**/*.yaml" if name == _SUMMARISED else "*.yaml"
-        options = sorted(p.relative_to(folder).with_suffix("").as_posix() for p in folder.glob(pattern))
+        options = sorted(
+            {
+                p.relative_to(f).with_suffix("").as_posix()
+                for f in (r / name.split("@")[0] for r in roots)
+                for p in f.glob(pattern)
+            }
+        )
         options += [_HYDRA_BUILTIN[name]] if name in _HYDRA_BUILTIN else []
         default = defaults.get(name, _HYDRA_BUILTIN.get(name))
         groups.append(ConfigGroup(name, tuple(options), default, GROUP_PURPOSES.get(name, "")))
@@ -101,7 +115,7 @@ def groups_help(width: int = 118) -> str:
     for group in config_groups():
         options = [f"{o} (default)" if o == group.default else o for o in group.options]
         if group.name == _SUMMARISED:
-            options = [f"{len(options)} presets: {options[0]} ... {options[-1]} (conf/experiment/)"]
+            options = [f"{len(options)} presets: {options[0]} ... {options[-1]} (experiments/conf/experiment/)"]
         lines.append(f"  {group.name:<15}{group.purpose}")
         lines += textwrap.wrap(" | ".join(options), width, initial_indent=" " * 17, subsequent_indent=" " * 17)
     return "\n".join(lines)

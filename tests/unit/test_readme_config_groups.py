@@ -11,7 +11,7 @@ from mtlkit.config import config_groups
 from tests.conftest import REPO
 
 GROUPS = {group.name: group for group in config_groups()}
-SUMMARISED = "experiment"  # dozens of presets: the README names some and points at conf/experiment/
+SUMMARISED = "experiment"  # dozens of presets: the README names some and points at experiments/conf/experiment/
 
 
 def readme_table() -> dict[str, str]:
@@ -37,8 +37,8 @@ def test_the_row_names_every_option_of_the_group_and_only_those(name):
     referenced = {n for n in named if n in GROUPS and n not in group.options}  # "any `data` option"
     options = set(group.options).union(*(GROUPS[r].options for r in referenced))
     if name == SUMMARISED:
-        assert f"conf/{name}/" in named
-        presets = named - {f"conf/{name}/"}
+        assert f"experiments/conf/{name}/" in named
+        presets = named - {f"experiments/conf/{name}/"}
         assert presets and all(p in options or any(o.startswith(p.rstrip(".")) for o in options) for p in presets)
         return
     assert named - referenced == options & named, f"options that do not exist: {named - referenced - options}"

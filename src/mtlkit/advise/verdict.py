@@ -5,7 +5,7 @@ For every seed s with both runs, ``Δm_s = mean_t (±)(M_arm,t,s - M_sep,t,s) / 
 for lower-is-better metrics); the arm's Δm is the mean over seeds with a 95 % Student-t interval
 (:mod:`mtlkit.report.paired`), which holds the spread of both arms. An arm is *better* when the interval is above
 0, *worse* when below, a *tie* otherwise. With a smallest effect worth counting (``--min-effect PCT``, round 2's
-rule in docs/experiments_plan.md), *better* and *worse* also need |mean Δm| >= PCT, and anything else is *no
+rule in experiments/plan.md), *better* and *worse* also need |mean Δm| >= PCT, and anything else is *no
 meaningful difference*, which the recommendation treats as a tie. The worst task is the task with the lowest mean
 paired relative gain.
 

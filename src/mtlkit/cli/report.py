@@ -19,7 +19,7 @@ from mtlkit.report.write import write_report
 
 EPILOG = """examples:
   mtlkit-report outputs/train/multiruns/2026-01-01_12-00-00
-  mtlkit-report outputs/c1_partial_labels/multiruns/* --baseline loss.unknown=ignore --out docs/experiments/c1
+  mtlkit-report outputs/c1_partial_labels/multiruns/* --baseline loss.unknown=ignore --out experiments/results/c1
   mtlkit-report sweep/ --split val --metric ap --tasks car stop_sign --x data.num_train
   mtlkit-report sweep/ --metric lrap          # an example-based metric (hamming, ranking_loss, ... docs/metrics.md)
 

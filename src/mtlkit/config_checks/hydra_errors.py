@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from mtlkit.config import CONFIG_DIR
+from mtlkit.config import CONFIG_DIR, NO_EXPERIMENTS
 
 
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -118,6 +118,8 @@ def describe_hydra_error(exc: BaseException, argv: list[str]) -> str | None:
     if missing:
         key = missing.group(1)
         given = _override_text(argv, key)
+        if key == "experiment":  # no experiments/conf/ here: an installed mtlkit
+            return f"{given}: {NO_EXPERIMENTS}"
         cfg = _compose(_plain_overrides(argv, key))
         best, keys = suggest_key(key, cfg)
         if best is not None:

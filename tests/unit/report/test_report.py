@@ -471,7 +471,8 @@ def test_where_keeps_the_chosen_runs_and_the_baseline_without_that_key(tmp_path,
 
 @pytest.mark.slow
 def test_experiment_driver_runs_a_present_config_skips_absent_ones_and_reports(tmp_path):
-    """scripts/run_experiments.sh on C1, cut to 2 tiny jobs through EXTRA (command-line values replace the sweep's)."""
+    """experiments/scripts/run_experiments.sh on C1, cut to 2 tiny jobs through EXTRA (command-line values replace the
+    sweep's)."""
     import os
     import subprocess
     import sys

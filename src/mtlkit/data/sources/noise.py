@@ -2,7 +2,7 @@
 
 Every pixel is drawn uniformly from 0-255 and every label is an independent coin flip (``prevalence``), so no
 label depends on its image. Pre-training on it tests whether transfer helps *because* of what the source data
-hold, rather than through the fine-tuning procedure alone (experiment C8, docs/experiments_plan.md).
+hold, rather than through the fine-tuning procedure alone (experiment C8, experiments/plan.md).
 Built in memory from ``data.seed``; train, val and test are disjoint draws.
 """
 
