@@ -9,6 +9,13 @@ import torch
 
 from mtlkit.errors import ConfigError
 from mtlkit.objective.weighting.dwa import DynamicWeightAverage
+from tests.helpers.weighting_properties import (
+    STEPS_WITH_LABELS,
+    ContinuesExactlyFromACheckpoint,
+    KeepsTheMissingLabelRule,
+    Stateful,
+    TrainsWithATaskNeverLabelled,
+)
 from tests.helpers.weighting_steps import assert_resumes_exactly, hand_losses
 
 
@@ -60,10 +67,26 @@ def test_epoch_means_count_only_steps_with_labels_and_a_task_without_a_mean_has_
 def test_state_is_in_buffers_and_resumes_exactly_in_the_middle_of_an_epoch():
     keys = {"epoch", "epoch_sums", "epoch_steps", "last_means", "last_seen", "prev_means", "prev_seen"}
     assert set(DynamicWeightAverage(["a"]).state_dict()) == keys
-    assert_resumes_exactly("dwa", before=7, after=6, steps_per_epoch=2)  # saved after the first step of epoch 3
-    assert_resumes_exactly("dwa", before=6, after=6, steps_per_epoch=3)  # saved at the end of an epoch
+    # saved after the first step of epoch 3
+    assert_resumes_exactly(DynamicWeightAverage, before=7, after=6, steps_per_epoch=2)
+    assert_resumes_exactly(DynamicWeightAverage, before=6, after=6, steps_per_epoch=3)  # saved at the end of an epoch
 
 
 def test_the_temperature_must_be_positive():
     with pytest.raises(ConfigError, match="temperature must be > 0"):
         DynamicWeightAverage(["a"], temperature=0)
+
+
+class TestDynamicWeightAverage(
+    KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled, ContinuesExactlyFromACheckpoint
+):
+    make = staticmethod(DynamicWeightAverage)
+    config = "dwa"
+    new_epoch_moves_every_task = True  # the means of the last epoch roll over for every task
+
+    def check_trained_state(self, state):
+        assert int(state["weighting.epoch"]) == 0
+        assert torch.equal(state["weighting.epoch_steps"], STEPS_WITH_LABELS.float())
+
+    def check_continued_state(self, state):
+        assert not torch.equal(state["weighting.prev_means"], torch.zeros(4))  # two epoch means existed in epoch 3

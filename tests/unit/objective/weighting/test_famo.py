@@ -12,9 +12,15 @@ from mtlkit.build import build_weighting
 from mtlkit.objective.task_losses import TaskLosses
 from mtlkit.objective.weighting.famo import FAMO
 from tests.helpers import compose_config
+from tests.helpers.weighting_properties import (
+    STEPS_WITH_LABELS,
+    ContinuesExactlyFromACheckpoint,
+    KeepsTheMissingLabelRule,
+    Stateful,
+    TrainsWithATaskNeverLabelled,
+)
 from tests.helpers.weighting_steps import (
     TinyNet,
-    assert_resumes_exactly,
     batch,
     hand_losses,
     train_step,
@@ -144,9 +150,17 @@ def test_defaults_are_the_papers(tmp_path):
     assert method.parameters() is not None and not list(method.parameters())  # nothing for the main optimizer
 
 
-def test_state_is_in_buffers_and_resumes_exactly():
+def test_the_state_is_in_buffers_and_moves():
     assert set(FAMO(["a"]).state_dict()) == {"logits", "exp_avg", "exp_avg_sq", "adam_steps"}
-    assert_resumes_exactly("famo")
     method, net = FAMO(["a", "b"]), TinyNet(4, 2)
     train_step(method, net, batch(6, 2, seed=0), 0, 0)
     assert not torch.equal(method.logits, torch.zeros(2))
+
+
+class TestFAMO(KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled, ContinuesExactlyFromACheckpoint):
+    make = staticmethod(lambda tasks: FAMO(tasks, w_lr=0.1))  # a large step, so that the logits visibly move
+    config = "famo"
+
+    def check_trained_state(self, state):
+        assert state["weighting.logits"][2] == 0 and torch.all(state["weighting.logits"][[0, 1, 3]] != 0)
+        assert torch.equal(state["weighting.adam_steps"], STEPS_WITH_LABELS)

@@ -10,7 +10,7 @@ import torch
 from mtlkit.errors import ConfigError
 from mtlkit.objective.task_losses import task_losses
 from mtlkit.objective.weighting.gradnorm import GradNorm
-from tests.helpers.weighting_steps import assert_resumes_exactly
+from tests.helpers.weighting_properties import KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled
 
 A = torch.tensor([[1.0, 2.0, 0.0, 0.0], [0.0, 0.0, 3.0, 0.0], [1.0, 1.0, 1.0, 1.0]])  # grad of L_j is row j
 NORMS = [math.sqrt(5), 3.0, 2.0]
@@ -109,10 +109,9 @@ def test_without_shared_parameters_the_weights_are_left_alone():
     assert torch.equal(method.task_weights.detach(), torch.tensor([2.0, 1.0, 1.0]))
 
 
-def test_state_is_checkpointed_and_resumes_exactly():
+def test_the_state_and_the_shared_parameters_it_needs():
     assert set(GradNorm(["a"]).state_dict()) == {"task_weights", "initial_losses", "has_initial"}
     assert GradNorm.needs_shared_parameters
-    assert_resumes_exactly("gradnorm")
 
 
 def test_alpha_must_not_be_negative():
@@ -153,3 +152,13 @@ def test_a_batch_with_few_labels_measures_the_same_training_rate():
     few = method.inverse_training_rates(_two_task_losses([0.6, 0.5], [4, 32], step=1)[1])
     full = method.inverse_training_rates(_two_task_losses([0.6, 0.5], [32, 32], step=1)[1])
     torch.testing.assert_close(few, full)
+
+
+class TestGradNorm(KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled):
+    make = staticmethod(GradNorm)
+    config = "gradnorm"
+    shared_state = frozenset({"task_weights"})  # renormalised over all tasks after each step
+
+    def check_trained_state(self, state):
+        assert state["weighting.has_initial"].tolist() == [True, True, False, True]
+        assert state["weighting.task_weights"].sum().item() == pytest.approx(4.0)

@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from mtlkit.objective.weighting.imtl_l import IMTLLossBalance
-from tests.helpers.weighting_steps import assert_resumes_exactly, hand_losses
+from tests.helpers.weighting_properties import KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled
+from tests.helpers.weighting_steps import hand_losses
 
 
 def test_loss_and_gradient_of_the_scales_follow_the_formula():
@@ -35,6 +36,14 @@ def test_at_the_optimum_every_scaled_loss_is_one():
     torch.testing.assert_close(method.weights() * torch.tensor([0.25, 2.0]), torch.ones(2), rtol=1e-4, atol=1e-5)
 
 
-def test_state_is_checkpointed_and_resumes_exactly():
+def test_the_state_is_the_scales():
     assert list(IMTLLossBalance(["a"]).state_dict()) == ["scales"]
-    assert_resumes_exactly("imtl_l")
+
+
+class TestIMTLLossBalance(KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled):
+    make = staticmethod(IMTLLossBalance)
+    config = "imtl_l"
+
+    def check_trained_state(self, state):
+        s = state["weighting.scales"]
+        assert s[2] == 0 and torch.all(s[[0, 1, 3]] != 0)  # the never-labelled task's scale never moved

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mtlkit.objective.weighting.rlw import RandomLossWeighting
+from tests.helpers.weighting_properties import KeepsTheMissingLabelRule, Stateless, TrainsWithATaskNeverLabelled
 from tests.helpers.weighting_steps import hand_losses
 
 
@@ -39,3 +40,8 @@ def test_the_log_weights_are_normal_up_to_a_shift():
     assert diff.var().item() == pytest.approx(2.0, rel=0.1)
     centred = logs - logs.mean(1, keepdim=True)  # z - mean(z): variance 1 - 1/T = 2/3 per entry
     assert centred.var(0).mean().item() == pytest.approx(2 / 3, rel=0.1)
+
+
+class TestRandomLossWeighting(KeepsTheMissingLabelRule, Stateless, TrainsWithATaskNeverLabelled):
+    make = staticmethod(lambda tasks: RandomLossWeighting(tasks, seed=3))
+    config = "rlw"

@@ -11,6 +11,7 @@ from mtlkit.errors import ConfigError, user_error
 from mtlkit.objective import EqualWeighting, MaskedTaskLoss
 from mtlkit.objective.weighting.static import StaticWeighting
 from tests.helpers import compose_config
+from tests.helpers.weighting_properties import KeepsTheMissingLabelRule, Stateless, TrainsWithATaskNeverLabelled
 from tests.helpers.weighting_steps import batch, hand_losses
 
 
@@ -61,3 +62,9 @@ def test_the_config_takes_weights_by_name(tmp_path):
     with pytest.raises(Exception) as info:
         build_weighting(compose_config(["weighting=static", "weighting.weights={bus: 4}"], tmp_path), tasks)
     assert isinstance(user_error(info.value), ConfigError) and "pedestrian" in str(user_error(info.value))
+
+
+class TestStaticWeighting(KeepsTheMissingLabelRule, Stateless, TrainsWithATaskNeverLabelled):
+    make = staticmethod(lambda tasks: StaticWeighting(tasks, weights={tasks[0]: 2.5}))
+    config = "static"
+    overrides = ("weighting.weights={pedestrian: 4}",)

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 
 from mtlkit.objective import MaskedTaskLoss
 from mtlkit.objective.weighting.task_mean import TaskMeanWeighting
+from tests.helpers.weighting_properties import KeepsTheMissingLabelRule, Stateless, TrainsWithATaskNeverLabelled
 from tests.helpers.weighting_steps import batch, hand_losses
 
 
@@ -47,3 +48,8 @@ def test_with_unknown_as_negative_every_entry_counts():
     losses = MaskedTaskLoss(unknown="negative").task_losses(logits, data["y"], data["mask"])
     expected = F.binary_cross_entropy_with_logits(logits, torch.where(data["mask"], data["y"], 0.0), reduction="none")
     torch.testing.assert_close(TaskMeanWeighting(["a", "b"])(losses), expected.mean(0).sum())
+
+
+class TestTaskMeanWeighting(KeepsTheMissingLabelRule, Stateless, TrainsWithATaskNeverLabelled):
+    make = staticmethod(TaskMeanWeighting)
+    config = "task_mean"

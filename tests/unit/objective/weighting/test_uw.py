@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from mtlkit.objective.weighting.uw import UncertaintyWeighting
-from tests.helpers.weighting_steps import assert_resumes_exactly, hand_losses
+from tests.helpers.weighting_properties import KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled
+from tests.helpers.weighting_steps import hand_losses
 
 
 def test_loss_and_gradient_of_the_log_variances_follow_the_formula():
@@ -37,6 +38,14 @@ def test_at_the_optimum_each_variance_is_its_loss():
     torch.testing.assert_close(method.log_vars.exp().detach(), torch.tensor([0.25, 2.0]), rtol=1e-4, atol=1e-5)
 
 
-def test_state_is_checkpointed_and_resumes_exactly():
+def test_the_state_is_the_log_variances():
     assert list(UncertaintyWeighting(["a"]).state_dict()) == ["log_vars"]
-    assert_resumes_exactly("uw")
+
+
+class TestUncertaintyWeighting(KeepsTheMissingLabelRule, Stateful, TrainsWithATaskNeverLabelled):
+    make = staticmethod(UncertaintyWeighting)
+    config = "uw"
+
+    def check_trained_state(self, state):
+        s = state["weighting.log_vars"]
+        assert s[2] == 0 and torch.all(s[[0, 1, 3]] != 0)  # the never-labelled task's variance never moved
