@@ -355,3 +355,33 @@ def test_one_job_of_each_part_runs_end_to_end(name, tmp_path, monkeypatch):
             assert results["transfer"]["checkpoint"] == cfg.transfer.checkpoint
             assert Path(cfg.transfer.checkpoint).is_relative_to(tmp_path)
         assert (out / "results.json").is_file()
+
+
+@pytest.mark.slow
+def test_experiment_driver_runs_a_present_config_skips_absent_ones_and_reports(tmp_path):
+    """experiments/scripts/run_experiments.sh on C1, cut to 2 tiny jobs through EXTRA (command-line values replace the
+    sweep's)."""
+    import os
+    import subprocess
+    import sys
+
+    extra = ["seed=0", "loss.unknown=ignore", "data.missing_rate=0,0.5", *TINY]
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "MTLKIT_LOG_DIR": str(tmp_path / "logs"),
+        "DOCS_DIR": str(tmp_path / "docs"),
+        "EXTRA": " ".join(extra),
+    }
+    cmd = ["bash", str(SCRIPTS / "run_experiments.sh"), "c1_partial_labels", "c9_not_written_yet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "skip c9_not_written_yet" in proc.stdout
+    from tests.helpers import read_csv_rows
+    from tests.helpers.reports import is_png
+
+    report = tmp_path / "docs" / "c1_partial_labels"
+    summary = read_csv_rows(report / "summary.csv")
+    assert [r["data.missing_rate"] for r in summary] == ["0", "0.5"]
+    assert "c1_partial_labels | 2 |" in (tmp_path / "docs" / "timings.md").read_text()
+    assert is_png(report / "plots" / "auroc_vs_data.missing_rate.png")

@@ -469,35 +469,6 @@ def test_where_keeps_the_chosen_runs_and_the_baseline_without_that_key(tmp_path,
     assert "only runs with finetune=full" in capsys.readouterr().out
 
 
-@pytest.mark.slow
-def test_experiment_driver_runs_a_present_config_skips_absent_ones_and_reports(tmp_path):
-    """experiments/scripts/run_experiments.sh on C1, cut to 2 tiny jobs through EXTRA (command-line values replace the
-    sweep's)."""
-    import os
-    import subprocess
-    import sys
-
-    from tests.conftest import REPO, TINY
-
-    extra = ["seed=0", "loss.unknown=ignore", "data.missing_rate=0,0.5", *TINY]
-    env = {
-        **os.environ,
-        "PYTHON": sys.executable,
-        "MTLKIT_LOG_DIR": str(tmp_path / "logs"),
-        "DOCS_DIR": str(tmp_path / "docs"),
-        "EXTRA": " ".join(extra),
-    }
-    cmd = ["bash", str(REPO / "scripts" / "run_experiments.sh"), "c1_partial_labels", "c9_not_written_yet"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=600)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    assert "skip c9_not_written_yet" in proc.stdout
-    report = tmp_path / "docs" / "c1_partial_labels"
-    summary = read_csv_rows(report / "summary.csv")
-    assert [r["data.missing_rate"] for r in summary] == ["0", "0.5"]
-    assert "c1_partial_labels | 2 |" in (tmp_path / "docs" / "timings.md").read_text()
-    assert is_png(report / "plots" / "auroc_vs_data.missing_rate.png")
-
-
 def test_seed_keys_make_more_keys_replicates(tmp_path):
     for i, (seed, data_seed, auroc) in enumerate(((0, 0, 0.6), (1, 1, 0.8))):
         write_run(tmp_path / f"r{i}", {"seed": seed, "data.seed": data_seed}, {"a": {"auroc": auroc}})
