@@ -81,9 +81,11 @@ def config_groups(config_dir: Path = CONFIG_DIR, more: Sequence[Path] = (EXPERIM
     import yaml
 
     defaults: dict[str, str | None] = {}
-    for entry in yaml.safe_load((config_dir / "train.yaml").read_text())["defaults"]:
-        if isinstance(entry, dict):
-            defaults.update({str(k): v for k, v in entry.items()})
+    approaches = sorted((config_dir / "approach").glob("*.yaml"))  # an approach may add groups (transfer: finetune)
+    for file in [config_dir / "train.yaml", *approaches]:
+        for entry in yaml.safe_load(file.read_text()).get("defaults") or []:
+            if isinstance(entry, dict):
+                defaults.update({str(k).lstrip("/"): v for k, v in entry.items() if not str(k).startswith("override")})
     roots = [config_dir, *(d for d in more if d.is_dir())]
     folders = {
         path.parent.relative_to(root).as_posix()

@@ -14,6 +14,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from mtlkit.approaches.base import Approach
 from mtlkit.build.builders import build_datamodule, check_buildable, check_gradient_method_launch
+from mtlkit.build.learnable_data import check_learnable_data
 from mtlkit.config_checks import check_config
 from mtlkit.data.files.labelled_file import write_fitted_preprocessing
 from mtlkit.data.model_normalization import resolve_model_normalization
@@ -22,7 +23,6 @@ from mtlkit.evaluation.results import print_metrics_table, write_results
 from mtlkit.evaluation.thresholds import rule_of_config
 from mtlkit.runtime.budget import plan_run
 from mtlkit.runtime.launch import prepare_launch
-from mtlkit.runtime.learnable_data import check_learnable_data
 from mtlkit.runtime.loggers import finish_loggers
 from mtlkit.runtime.run_folder import overwrite_sweep_job
 

@@ -93,6 +93,20 @@ def test_no_import_cycle_under_src_mtlkit():
     assert cycles(GRAPH) == []
 
 
+def package(name: str) -> str:
+    """The top-level package of a module (``mtlkit.runtime.resume`` -> ``mtlkit.runtime``); loose: itself."""
+    return ".".join(name.split(".")[:2])
+
+
+def test_no_import_cycle_between_packages():
+    """A package that imports another is never imported back by it, through any chain (cli -> report, not both)."""
+    packages: dict[str, set[str]] = {}
+    for name, deps in GRAPH.items():
+        packages.setdefault(package(name), set()).update(package(d) for d in deps if package(d) != package(name))
+    assert cycles(packages) == []
+    assert cycles({"mtlkit.a": {"mtlkit.b"}, "mtlkit.b": {"mtlkit.a"}}) == [["mtlkit.a", "mtlkit.b"]]
+
+
 @pytest.mark.parametrize("plugin", PLUGINS)
 def test_plugin_packages_never_import_the_approaches_or_the_run_layer(plugin):
     bad = {

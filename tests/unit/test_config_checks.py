@@ -26,7 +26,9 @@ from mtlkit.config_checks import (
 )
 from mtlkit.config_checks import environment as env
 from mtlkit.config_checks.hydra_errors import describe_hydra_error, suggest_key
+from mtlkit.config_checks.plugins import plugin_errors
 from mtlkit.errors import ConfigError, user_error
+from mtlkit.runtime import checkpoints
 from tests.conftest import TINY
 from tests.helpers import compose_config
 
@@ -85,7 +87,7 @@ def test_every_experiment_config_passes(tmp_path):
         ("model.width=", "model.width='' (empty): expected an integer >= 1"),
         ("model.width=null", "model.width=null (empty): expected an integer >= 1"),
         ("data.batch_size=-5", "data.batch_size=-5: expected an integer >= 1"),
-        ("source.batch_size=0", "source.batch_size=0: expected an integer >= 1"),
+        ("approach=transfer source.batch_size=0", "source.batch_size=0: expected an integer >= 1"),
         ("data.missing_rate=1.5", "data.missing_rate=1.5: expected a number in [0, 1], or a list or a mapping"),
         ("optimizer.lr=0", "optimizer.lr=0: expected a number > 0"),
         ("seed=-1", "seed=-1: expected an integer in [0, 4294967295]"),
@@ -98,10 +100,10 @@ def test_every_experiment_config_passes(tmp_path):
     ],
 )
 def test_a_bad_value_is_one_line_naming_key_value_and_range(tmp_path, override, line):
-    errors = config_errors(compose_config([override], tmp_path))
+    errors = config_errors(compose_config(override.split(" "), tmp_path))
     assert len(errors) == 1 and errors[0].startswith(line), errors
     with pytest.raises(ConfigError) as err:
-        check_config(compose_config([override], tmp_path))
+        check_config(compose_config(override.split(" "), tmp_path))
     assert "\n" not in str(err.value)
 
 
@@ -127,7 +129,8 @@ def test_new_entries_can_be_registered_and_data_entries_apply_to_the_source_too(
     try:
         register("data.num_workers", integer(0, 4))
         register("head.*", integer(0))  # wildcards: one key level
-        cfg = compose_config(["data.num_workers=8", "source.num_workers=9", "head.hidden=-1"], tmp_path)
+        overrides = ["approach=transfer", "data.num_workers=8", "source.num_workers=9", "head.hidden=-1"]
+        cfg = compose_config(overrides, tmp_path)
         assert sorted(config_errors(cfg)) == [
             "data.num_workers=8: expected an integer in [0, 4]",
             "head.hidden=-1: expected an integer >= 0",
@@ -171,22 +174,25 @@ def _zip_without_pickle(path: Path) -> Path:
 def test_a_file_that_is_not_a_checkpoint_is_said_to_be_so(tmp_path, content, words):
     path = tmp_path / "model.ckpt"
     _zip_without_pickle(path) if content == "zip" else path.write_bytes(content)
-    assert not env.is_torch_checkpoint(path)
-    line = env.checkpoint_file_error("transfer.checkpoint", str(path))
+    assert not checkpoints.is_torch_checkpoint(path)
+    line = checkpoints.checkpoint_file_error("transfer.checkpoint", str(path))
     assert "is not a PyTorch checkpoint" in line and words in line and ".ckpt file written by mtlkit-train" in line
     cfg = compose_config(["approach=transfer", f"transfer.checkpoint={path}"], tmp_path)
-    assert len(env.checkpoint_errors(cfg)) == 1
-    [line] = env.checkpoint_errors(compose_config([f"ckpt_path={path}"], tmp_path))
+    assert len(plugin_errors(cfg)) == 1
+    [line] = plugin_errors(compose_config([f"ckpt_path={path}"], tmp_path))
     assert line.startswith(f"ckpt_path={path}: not a PyTorch checkpoint (") and words in line
 
 
 def test_a_real_checkpoint_passes_and_a_missing_one_is_named(tmp_path):
     path = tmp_path / "real.ckpt"
     torch.save({"state_dict": {}}, path)
-    assert env.is_torch_checkpoint(path) and env.checkpoint_file_error("transfer.checkpoint", str(path)) is None
-    assert "does not exist" in env.checkpoint_file_error("transfer.checkpoint", str(tmp_path / "nope.ckpt"))
+    assert (
+        checkpoints.is_torch_checkpoint(path)
+        and checkpoints.checkpoint_file_error("transfer.checkpoint", str(path)) is None
+    )
+    assert "does not exist" in checkpoints.checkpoint_file_error("transfer.checkpoint", str(tmp_path / "nope.ckpt"))
     cfg = compose_config([f"ckpt_path={tmp_path / 'nope.ckpt'}"], tmp_path)
-    assert env.checkpoint_errors(cfg) == [f"ckpt_path={tmp_path / 'nope.ckpt'}: no such file; give a .ckpt file, "
+    assert plugin_errors(cfg) == [f"ckpt_path={tmp_path / 'nope.ckpt'}: no such file; give a .ckpt file, "
                                           "`last` (this run folder's), or null"]  # fmt: skip
 
 

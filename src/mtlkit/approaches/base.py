@@ -1,7 +1,8 @@
 """The approach protocol: what ``approach=NAME`` builds, trains and evaluates, and the typed result it returns.
 
 An approach is a class chosen by ``_target_`` in ``conf/approach/NAME.yaml`` (its options are the other keys of
-that config). ``check(cfg)`` runs before any data is built, so that a bad combination fails at once;
+that config). The classmethod ``preflight(cfg)`` runs before the run folder is touched (asked by
+:mod:`mtlkit.config_checks.plugins`), ``check(cfg)`` before any data is built, so that a bad combination fails at once;
 ``run(cfg, dm)`` trains on the data module ``dm`` and returns an :class:`ApproachResult`, whose ``record()``
 goes into results.json with the same metric keys for every approach.
 """
@@ -16,7 +17,6 @@ from hydra.utils import get_class
 from omegaconf import DictConfig
 
 from mtlkit.approaches.fit import FitResult
-from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
 from mtlkit.models.classical.family import is_estimator_family
@@ -49,13 +49,24 @@ class ApproachResult:
 class Approach:
     """Base class: ``name`` as in ``approach.name``; subclasses implement :meth:`run`."""
 
-    uses_finetune = False  # whether the ``finetune`` config group means anything to this approach
     measures_affinity = False  # whether ``affinity=tag`` is supported (it needs one shared network)
     takes_estimators = False  # whether ``model=`` is a scikit-learn estimator family (logreg, rf) or a network
     uses_trainer = True  # whether it trains with a Lightning Trainer (``trainer=``, steps and epochs mean something)
 
     def __init__(self, name: str):
         self.name = name
+
+    @classmethod
+    def preflight(cls, cfg: DictConfig) -> None:
+        """Before any folder is touched: ``ckpt_path``, when it names a file, must be a checkpoint."""
+        ckpt = cfg.get("ckpt_path")
+        if ckpt in (None, "", "null", "last"):
+            return
+        from mtlkit.runtime.checkpoints import ckpt_path_error  # imports torch: only when a file is named
+
+        error = ckpt_path_error(ckpt)
+        if error:
+            raise ConfigError(error)
 
     def check_model(self, cfg: DictConfig) -> None:
         """Refuse ``model=logreg|rf`` (scikit-learn estimators) for an approach that trains networks, in one line."""
@@ -68,17 +79,11 @@ class Approach:
         )
 
     def check(self, cfg: DictConfig) -> None:
-        """Checks made before any data is built; by default a note when a fine-tuning strategy goes unused."""
+        """Checks made before any data is built (after :meth:`preflight`): ``affinity=tag`` needs one shared network."""
         if (cfg.get("affinity") or {}).get("_target_") and not self.measures_affinity:
             raise ConfigError(
                 f"affinity=tag measures how tasks affect each other through one shared network: use it with "
                 f"approach=multitask (approach={self.name} has none), or set affinity=none"
-            )
-        strategy = (cfg.get("finetune") or {}).get("strategy")
-        if strategy and not self.uses_finetune:
-            get_console().print(
-                f"[yellow]note: finetune={strategy} is not used by approach={self.name} "
-                "(fine-tuning strategies apply to approach=transfer)"
             )
 
     def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:

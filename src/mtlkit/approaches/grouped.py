@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytorch_lightning as pl
 from omegaconf import DictConfig, OmegaConf, open_dict
@@ -19,6 +19,7 @@ from mtlkit.approaches.base import Approach, ApproachResult
 from mtlkit.approaches.fit import fit_and_evaluate
 from mtlkit.approaches.stages import stage_config
 from mtlkit.build.builders import build_module, build_trainer
+from mtlkit.config_checks.rules import Rule, integer
 from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
@@ -36,6 +37,12 @@ CHOICE_FILE = "grouping.json"
 
 class Grouped(Approach):
     """One network per group of ``groups`` (lists of task names, or ``"auto"``; see the module docstring)."""
+
+    option_rules: ClassVar[dict[str, Rule]] = {
+        "k": integer(1, note="approach.groups=auto: the number of networks"),
+        "pre_run_epochs": integer(1),
+        "every": integer(1),
+    }
 
     def __init__(
         self,

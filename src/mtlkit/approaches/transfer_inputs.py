@@ -20,12 +20,14 @@ import torch
 from hydra.utils import get_class
 from omegaconf import DictConfig, OmegaConf
 
+from mtlkit.build.backbone_weights import model_option
 from mtlkit.build.builders import build_backbone
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
-from mtlkit.runtime.checkpoints import model_option
 
 Shape = tuple[int | None, ...]
+SOURCE = "the source data"
+TARGET = "the target data"
 
 
 @dataclass

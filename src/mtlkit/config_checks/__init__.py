@@ -1,9 +1,11 @@
 """Checks of the composed config made before any work (no data built, no logger started, no folder written).
 
 :func:`config_errors` returns one line per bad value (key, value and what is accepted) from the declarative
-table in :mod:`mtlkit.config_checks.schema`; :func:`environment_errors` adds what this machine cannot do as
-configured (no GPU for ``trainer=gpu``, a ``transfer.checkpoint`` that is not a checkpoint, wandb online without
-a key). :func:`check_config` raises one :class:`~mtlkit.errors.ConfigError` holding every line.
+table of the framework's keys in :mod:`mtlkit.config_checks.schema`; :func:`environment_errors` adds what this
+machine cannot do as configured (no GPU for ``trainer=gpu``, wandb online without a key);
+:func:`~mtlkit.config_checks.plugins.plugin_errors` asks each chosen plug-in to check its own options (a
+``transfer.checkpoint`` that is not a checkpoint, a fine-tuning strategy's epochs). :func:`check_config` raises one
+:class:`~mtlkit.errors.ConfigError` holding every line.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from omegaconf.errors import MissingMandatoryValue
 
 from mtlkit.config_checks.learnability import learnability_errors
+from mtlkit.config_checks.plugins import plugin_errors
 from mtlkit.config_checks.rules import Rule, either, flag, integer, number, one_of, text
 from mtlkit.config_checks.schema import SCHEMA, register
 from mtlkit.errors import ConfigError
@@ -31,6 +34,7 @@ __all__ = [
     "integer",
     "number",
     "one_of",
+    "plugin_errors",
     "register",
     "text",
 ]
@@ -101,11 +105,13 @@ def environment_errors(cfg: DictConfig) -> list[str]:
 
 def check_config(cfg: DictConfig, environment: bool = True) -> None:
     """Raise one :class:`ConfigError` with a line per problem (values first, then what leaves nothing to learn,
-    then this machine's), if any."""
+    then this machine's, then what each chosen plug-in finds in its own options), if any."""
     errors = config_errors(cfg)
     if not errors:
         errors = learnability_errors(cfg)  # values that are each fine but leave nothing to learn
     if environment and not errors:
         errors = environment_errors(cfg)
+    if not errors:
+        errors = plugin_errors(cfg)
     if errors:
         raise ConfigError("\n".join(errors))

@@ -1,7 +1,6 @@
 """What this machine cannot do as configured, found before any work: one line each, naming the fix.
 
 - ``trainer=gpu`` (or ``trainer.accelerator=gpu|cuda|mps``) where torch sees no such device;
-- ``transfer.checkpoint=`` / ``ckpt_path=`` a file that is not a PyTorch checkpoint (or does not exist);
 - wandb online (``logger.wandb.offline=false``) with no API key on this machine;
 - a run folder that cannot be written (:func:`output_dir_error`, called last: it creates the folder).
 """
@@ -9,15 +8,10 @@
 from __future__ import annotations
 
 import os
-import zipfile
 from pathlib import Path
 from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
-
-# torch.save's legacy (non-zip) format starts with a pickled magic number
-_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
-_CHECKPOINT_HELP = "a .ckpt file written by mtlkit-train (RUN_DIR/checkpoints/*.ckpt) or an mtlkit run folder"
 
 
 def _select(cfg: DictConfig, key: str, default: Any = None) -> Any:
@@ -49,78 +43,6 @@ def accelerator_error(cfg: DictConfig) -> str | None:
     if isinstance(devices, int) and not isinstance(devices, bool) and devices > count:
         return f"trainer.devices={devices}: torch sees {count} GPU(s) here; set trainer.devices={count} (or -1: all)"
     return None
-
-
-# -- checkpoint files ---------------------------------------------------------------------------------------------
-def is_torch_checkpoint(path: str | Path) -> bool:
-    """Whether ``path`` is a file that ``torch.load`` can read: torch.save's zip format (a ``data.pkl`` inside) or
-    its legacy pickle format. Only the file's header is read."""
-    path = Path(path)
-    try:
-        if zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as z:
-                return any(name.endswith("data.pkl") for name in z.namelist())
-        with path.open("rb") as f:
-            return f.read(len(_LEGACY_TORCH_MAGIC)) == _LEGACY_TORCH_MAGIC
-    except OSError:
-        return False
-
-
-def _looks_like(path: Path) -> str:
-    try:
-        head = path.read_bytes()[:64] if path.stat().st_size else b""
-    except OSError as e:
-        return f"unreadable: {e.strerror}"
-    if not head:
-        return "an empty file"
-    if zipfile.is_zipfile(path):
-        return "a zip archive without torch's data.pkl"
-    stripped = head.lstrip()
-    if stripped[:1] in (b"{", b"["):
-        return "it looks like JSON"
-    if stripped.startswith(b"\x89HDF"):
-        return "it looks like an HDF5 (Keras) file"
-    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
-        return "it looks like a text file"
-    return f"it starts with {head[:8]!r}"
-
-
-def checkpoint_file_error(key: str, value: str) -> str | None:
-    """One line when ``value`` (given as ``key=``) is not a PyTorch checkpoint file or a run folder that holds one."""
-    from mtlkit.errors import CheckpointError
-    from mtlkit.runtime.checkpoints import resolve_checkpoint, truncated_checkpoint
-
-    try:
-        file = resolve_checkpoint(value)
-    except CheckpointError as e:
-        return f"{key}={value}: {e}"
-    if truncated_checkpoint(file):
-        return f"{key}={value}: {truncated_checkpoint(file)}"
-    if not is_torch_checkpoint(file):
-        return f"{key}={value}: {file} is not a PyTorch checkpoint ({_looks_like(file)}); give {_CHECKPOINT_HELP}"
-    return None
-
-
-def checkpoint_errors(cfg: DictConfig) -> list[str]:
-    from mtlkit.runtime.checkpoints import truncated_checkpoint
-
-    errors = []
-    approach = f"{_select(cfg, 'approach.name', '')} {_select(cfg, 'approach._target_', '')}".lower()
-    source = _select(cfg, "transfer.checkpoint")
-    if source and "transfer" in approach:
-        line = checkpoint_file_error("transfer.checkpoint", str(source))
-        if line:
-            errors.append(line)
-    ckpt = _select(cfg, "ckpt_path")
-    if ckpt not in (None, "", "null", "last") and "transfer" not in approach:  # transfer refuses it, naming why
-        path = Path(str(ckpt)).expanduser()
-        if not path.is_file():
-            errors.append(f"ckpt_path={ckpt}: no such file; give a .ckpt file, `last` (this run folder's), or null")
-        elif truncated_checkpoint(path):
-            errors.append(f"ckpt_path={ckpt}: {truncated_checkpoint(path)}")
-        elif not is_torch_checkpoint(path):
-            errors.append(f"ckpt_path={ckpt}: not a PyTorch checkpoint ({_looks_like(path)}); give {_CHECKPOINT_HELP}")
-    return errors
 
 
 # -- wandb --------------------------------------------------------------------------------------------------------
@@ -207,6 +129,6 @@ def output_dir_error(run_dir: str | Path) -> str | None:
 
 
 def environment_errors(cfg: DictConfig) -> list[str]:
-    """Accelerator, checkpoint files and wandb: one line per problem (the run folder is checked separately)."""
-    errors = [e for e in (accelerator_error(cfg), wandb_error(cfg)) if e]
-    return errors + checkpoint_errors(cfg)
+    """Accelerator and wandb: one line per problem (the run folder is checked separately; checkpoint files by the
+    plug-ins that read them: the approach for ``ckpt_path``, the transfer source for ``transfer.checkpoint``)."""
+    return [e for e in (accelerator_error(cfg), wandb_error(cfg)) if e]

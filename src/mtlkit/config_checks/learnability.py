@@ -7,7 +7,7 @@ From the config alone (:func:`learnability_errors`, part of :func:`mtlkit.config
   spans the run's length and so cannot be laid out (the one-cycle scheduler crashed with ``OverflowError``).
 
 What needs the built data (no label in train, a task with a single class in train, every task weighted 0) is
-checked right after the data are built, before training: :mod:`mtlkit.runtime.learnable_data`.
+checked right after the data are built, before training: :mod:`mtlkit.build.learnable_data`.
 """
 
 from __future__ import annotations

@@ -113,7 +113,6 @@ SCHEMA: dict[str, Rule] = {
     "trainer.use_distributed_sampler": flag(),
     "trainer.sync_batchnorm": flag(),
     "trainer.num_sanity_val_steps": integer(-1, null=True, note="-1: all"),
-    "transfer.pretrain.max_epochs": integer(1),
     # -- model, heads, loss, optimisation ------------------------------------------------------------------------
     "model.width": integer(1),
     "model.pretrained": either(
@@ -146,21 +145,9 @@ SCHEMA: dict[str, Rule] = {
     "scheduler.pct_start": number(0, 1, min_open=True, max_open=True),
     "scheduler.eta_min": number(0),
     "weighting.log_every": integer(0, null=True, note="null: once per epoch, 0: never"),
-    # -- grouping (approach=grouped, affinity=tag) ---------------------------------------------------------------
-    "approach.k": integer(1, note="approach.groups=auto: the number of networks"),
-    "approach.pre_run_epochs": integer(1),
-    "approach.every": integer(1),
+    # -- grouping (affinity=tag) ---------------------------------------------------------------
     "affinity.every": integer(1, note="measure every N training steps"),
     "affinity.lr": number(0, min_open=True, null=True, note="null: the optimizer's learning rate"),
-    # -- fine-tuning (approach=transfer) -------------------------------------------------------------------------
-    "finetune.head_layers": integer(1),
-    "finetune.head_hidden": integer(1, null=True),
-    "finetune.backbone_lr_scale": number(0),
-    "finetune.k": integer(0),
-    "finetune.lr_decay": number(0, 1, min_open=True, null=True),
-    "transfer.source": one_of("data", "pretrained"),
-    "finetune.unfreeze_epoch": integer(0),
-    "finetune.probe_epochs": integer(0),
     # -- callbacks -----------------------------------------------------------------------------------------------
     "callbacks.last_checkpoint.every_n_train_steps": integer(1, null=True, note="null: at epoch ends only"),
     "callbacks.*.patience": integer(0),

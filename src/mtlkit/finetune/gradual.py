@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+from mtlkit.config_checks.rules import Rule, integer
 from mtlkit.errors import ConfigError
 from mtlkit.finetune.phases import Phase
 from mtlkit.finetune.strategy import FinetuneStrategy
 
 
 class Gradual(FinetuneStrategy):
+    option_rules: ClassVar[dict[str, Rule]] = {"unfreeze_epoch": integer(0)}
+
     def phases(self, max_epochs: int | None) -> list[Phase]:
         epoch = self.epoch_before_end("unfreeze_epoch", max_epochs)
         return [Phase("head", 0, 0), Phase("backbone", None, epoch)]

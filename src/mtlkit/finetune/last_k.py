@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from mtlkit.errors import ConfigError
+from typing import ClassVar
+
+from mtlkit.config_checks.rules import Rule, integer
 from mtlkit.finetune.phases import Phase
 from mtlkit.finetune.strategy import FinetuneStrategy
 
 
 class LastK(FinetuneStrategy):
+    option_rules: ClassVar[dict[str, Rule]] = {"k": integer(0, note="backbone blocks that train")}
+
     def phases(self, max_epochs: int | None) -> list[Phase]:
-        k = self.settings.get("k")
-        if not isinstance(k, int) or k < 0:
-            raise ConfigError(f"finetune.k must be an integer >= 0 (backbone blocks that train), got {k!r}")
-        return [Phase("finetune", k)]
+        return [Phase("finetune", int(self.settings.get("k", 1)))]

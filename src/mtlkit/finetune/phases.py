@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
+from itertools import groupby
 from typing import Any
 
 import pytorch_lightning as pl
@@ -118,3 +119,21 @@ class FreezeSchedule(pl.Callback):
         if trainer.is_global_zero:
             print_trainable(pl_module, f"epoch {trainer.current_epoch}, phase '{phase.name}'")
         self.records.append(phase_record(phase, pl_module))
+
+
+def fits(phases: Sequence[Phase]) -> list[list[Phase]]:
+    """The phases grouped by the fit (``Phase.fit``) they run in, in order."""
+    return [list(group) for _, group in groupby(phases, key=lambda p: p.fit)]
+
+
+def start_fit(module: nn.Module, fit_phases: Sequence[Phase]) -> tuple[list[dict[str, Any]], FreezeSchedule | None]:
+    """Set which backbone blocks of ``module`` train in one fit: one phase at once (returned: its record), several
+    by a :class:`FreezeSchedule` callback for the trainer (every phase's parameters enter the optimizer)."""
+    if len(fit_phases) == 1:
+        phase = fit_phases[0]
+        set_trainable(module.backbone, phase.trainable_blocks, phase.blocks)
+        record = phase_record(phase, module)
+        print_trainable(module, f"fine-tuning, phase '{phase.name}'")
+        return [record], None
+    set_trainable(module.backbone, None)
+    return [], FreezeSchedule(list(fit_phases))

@@ -1,29 +1,53 @@
 """The fine-tuning strategy protocol: ``finetune=NAME`` picks a class (``_target_`` in conf/finetune/NAME.yaml)
-that turns the ``finetune.*`` settings into phases (:class:`~mtlkit.finetune.phases.Phase`).
+that turns its options into phases (:class:`~mtlkit.finetune.phases.Phase`).
 
-A strategy gets every ``finetune.*`` setting (the block in conf/train.yaml holds the settings of all strategies)
-and reads the ones it uses. ``check_launch`` refuses a launch the strategy cannot train under (e.g. DDP).
+A strategy gets the ``finetune.*`` settings: the options every strategy shares (how the new heads are built and how
+fast the backbone learns, set in conf/approach/transfer.yaml) and its own (in its conf/finetune/NAME.yaml). Each
+class lists its own keys' rules in ``option_rules``; :meth:`FinetuneStrategy.preflight` checks them, the phases
+against ``trainer.max_epochs`` and the launch (``check_launch``: e.g. DDP) before any folder is touched.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
-from omegaconf import OmegaConf
+from hydra.utils import get_class
+from omegaconf import DictConfig, OmegaConf
 
 from mtlkit.config import CONFIG_DIR
+from mtlkit.config_checks.options import check_options, class_rules
+from mtlkit.config_checks.rules import Rule, integer, number, text
 from mtlkit.errors import ConfigError
 from mtlkit.finetune.phases import Phase
+from mtlkit.runtime.launch import is_multi_process
 
 
 class FinetuneStrategy:
     """Base class; ``phases(max_epochs)`` is the strategy (``max_epochs`` None: not checked against the run)."""
 
+    option_rules: ClassVar[dict[str, Rule]] = {  # the options every strategy shares
+        "strategy": text(null=True),
+        "head_layers": integer(1),
+        "head_hidden": integer(1, null=True),
+        "backbone_lr_scale": number(0),
+        "lr_decay": number(0, 1, min_open=True, null=True),
+    }
+
     def __init__(self, strategy: str | None = None, **settings: Any):
+        check_options("finetune", {"strategy": strategy, **settings}, class_rules(type(self)))
         self.name = strategy or type(self).__name__
         self.settings = settings
+
+    @classmethod
+    def preflight(cls, cfg: DictConfig) -> None:
+        """Before any folder is touched: the options' values, the phases within ``trainer.max_epochs`` and the
+        launch (one process or several)."""
+        strategy = load_strategy(OmegaConf.to_container(cfg.finetune, resolve=True))  # type: ignore[arg-type]
+        fast = bool(cfg.trainer.get("fast_dev_run"))
+        strategy.phases(None if fast else cfg.trainer.get("max_epochs"))
+        strategy.check_launch(is_multi_process(cfg.trainer))
 
     def phases(self, max_epochs: int | None) -> list[Phase]:
         raise NotImplementedError
@@ -43,22 +67,18 @@ class FinetuneStrategy:
 
 
 def available_strategies() -> list[str]:
-    """The ``finetune=`` options: one config per strategy in conf/finetune/."""
+    """The ``finetune=`` options of mtlkit's own conf/finetune/ (for messages)."""
     return sorted(p.stem for p in (Path(CONFIG_DIR) / "finetune").glob("*.yaml"))
 
 
 def load_strategy(settings: Mapping[str, Any]) -> FinetuneStrategy:
-    """The strategy of the ``finetune`` settings: its ``_target_``, or the config of the strategy it names."""
-    from hydra.utils import get_class
-
+    """The strategy the ``finetune`` settings' ``_target_`` names, built with the other settings."""
     settings = dict(settings)
     target = settings.pop("_target_", None)
     if target is None:
-        name = settings.get("strategy")
-        file = Path(CONFIG_DIR) / "finetune" / f"{name}.yaml"
-        if not name or not file.is_file():
-            raise ConfigError(f"unknown finetune.strategy {name!r}; choose one of {available_strategies()}")
-        target = OmegaConf.load(file).get("_target_")
+        raise ConfigError(
+            f"the finetune settings name no strategy (no _target_): choose finetune={'|'.join(available_strategies())}"
+        )
     cls = get_class(str(target))
     if not (isinstance(cls, type) and issubclass(cls, FinetuneStrategy)):
         raise ConfigError(f"finetune._target_={target} is not a mtlkit.finetune.strategy.FinetuneStrategy")

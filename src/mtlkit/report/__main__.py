@@ -1,5 +1,5 @@
 """``python -m mtlkit.report DIR...`` is ``mtlkit-report DIR...``."""
 
-from mtlkit.cli.report import run
+from mtlkit.report.command import run
 
 run()

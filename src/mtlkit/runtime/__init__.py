@@ -1,4 +1,4 @@
-"""What keeps runs alive and readable: launch checks, resume, the last-checkpoint callback, checkpoint reading.
+"""What keeps runs alive and readable: launch checks, resume, the last-checkpoint callback, checkpoint files.
 
 The public names below are imported from their modules on first use (PEP 562), so that importing one light module
 of this package (``run_folder``, ``preflight``) does not import Lightning: ``mtlkit-train --help`` and a refused
@@ -11,7 +11,7 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from mtlkit.runtime.checkpoints import backbone_state, load_backbone, load_checkpoint, resolve_checkpoint
+    from mtlkit.runtime.checkpoints import load_checkpoint, resolve_checkpoint
     from mtlkit.runtime.last_checkpoint import LAST_CHECKPOINT, LastCheckpoint
     from mtlkit.runtime.launch import check_distributed_launch, prepare_launch
     from mtlkit.runtime.loggers import finish_loggers
@@ -20,12 +20,10 @@ if TYPE_CHECKING:
 _DEFINED_IN = {
     "LAST_CHECKPOINT": "last_checkpoint",
     "LastCheckpoint": "last_checkpoint",
-    "backbone_state": "checkpoints",
     "check_distributed_launch": "launch",
     "check_same_config": "resume",
     "expand_resume_argument": "resume",
     "finish_loggers": "loggers",
-    "load_backbone": "checkpoints",
     "load_checkpoint": "checkpoints",
     "prepare_launch": "launch",
     "resolve_checkpoint": "checkpoints",
@@ -34,12 +32,10 @@ _DEFINED_IN = {
 __all__ = [
     "LAST_CHECKPOINT",
     "LastCheckpoint",
-    "backbone_state",
     "check_distributed_launch",
     "check_same_config",
     "expand_resume_argument",
     "finish_loggers",
-    "load_backbone",
     "load_checkpoint",
     "prepare_launch",
     "resolve_checkpoint",

@@ -1,9 +1,9 @@
-"""Read what mtlkit wrote: find a run's checkpoint and take a backbone out of it (the whole model is rebuilt by
-:func:`mtlkit.build.module_from_checkpoint`).
+"""Read what mtlkit wrote: find a run's checkpoint, read it, and tell a checkpoint file from anything else (the
+whole model is rebuilt by :func:`mtlkit.build.module_from_checkpoint`; which weights a transfer takes out of it is
+the module class's :meth:`~mtlkit.models.module.MultiTaskModule.transferable_backbone`).
 
 Every checkpoint mtlkit writes carries ``checkpoint["mtlkit"]``: the resolved config of the run, the tasks,
-the input shape, the feature width, the head shape and the architecture (``shared``: one backbone, keys
-``backbone.*``; ``separate``: one backbone per task, keys ``backbone.networks.<j>.*``).
+the input shape, the feature width, the head shape and the architecture that wrote it.
 """
 
 from __future__ import annotations
@@ -15,14 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from omegaconf import DictConfig, OmegaConf
-from torch import nn
 
-from mtlkit.config import CONFIG_DIR
-from mtlkit.errors import CheckpointError, ConfigError
-from mtlkit.models.separate import network_state
-
-BACKBONE_PREFIX = "backbone."
+from mtlkit.errors import CheckpointError
 
 # Classes that moved when the package was laid out by axis: checkpoints written before still name the old paths.
 MOVED_TARGETS = {
@@ -86,73 +80,6 @@ def resolve_checkpoint(path: str | Path) -> Path:
     )
 
 
-TRANSFER_STAGES = ("pretrain", "finetune")
-
-
-def _results(run: Path) -> dict[str, Any]:
-    file = run / "results.json"
-    try:
-        return json.loads(file.read_text()) if file.is_file() else {}
-    except (OSError, ValueError):
-        return {}
-
-
-def is_transfer_run(path: Path) -> bool:
-    """Whether ``path`` is the folder of an ``approach=transfer`` run (finished, or with its stage folders)."""
-    if not path.is_dir():
-        return False
-    return _results(path).get("approach") == "transfer" or any((path / s).is_dir() for s in TRANSFER_STAGES)
-
-
-def transfer_stage_checkpoint(run: Path, stage: str) -> Path:
-    """The checkpoint of a transfer run's backbone: ``pretrain`` (the one it fine-tuned from, pre-trained there or
-    loaded) or ``finetune`` (its best fine-tuned checkpoint)."""
-    results = _results(run)
-    if stage == "finetune":
-        candidates = [results.get("best_checkpoint"), run / "finetune" / "checkpoints" / "last.ckpt"]
-    else:
-        source = (results.get("transfer") or {}).get("source") or {}
-        candidates = [
-            (results.get("transfer") or {}).get("checkpoint"),  # the file its backbone was taken from
-            source.get("best_checkpoint"),
-            run / "pretrain" / "checkpoints" / "last.ckpt",
-        ]
-    found = [Path(c) for c in candidates if c and Path(c).is_file()]
-    if not found:
-        looked = [str(c) for c in candidates if c]
-        raise CheckpointError(
-            f"{run} is a transfer run without a {stage} checkpoint (looked for {looked}); "
-            f"choose the other stage with transfer.stage={'finetune' if stage == 'pretrain' else 'pretrain'}, "
-            "or give a .ckpt file"
-        )
-    return found[0]
-
-
-def resolve_transfer_source(path: Any, stage: str | None = None) -> tuple[Path, str | None]:
-    """The file ``transfer.checkpoint=PATH`` names, and the stage taken when PATH is a transfer run's folder.
-
-    ``stage`` (``transfer.stage``) picks a transfer run's ``pretrain`` backbone (the default: pre-train once,
-    fine-tune many times) or its ``finetune`` one; it means nothing for a file or another run's folder.
-    """
-    if path is None or not str(path).strip():
-        raise ConfigError(
-            "transfer.checkpoint is empty: give a .ckpt file or an mtlkit run folder, or transfer.checkpoint=null "
-            "(the default) to pre-train on `source` in this run"
-        )
-    if stage is not None and stage not in TRANSFER_STAGES:
-        raise ConfigError(f"transfer.stage={stage!r}: choose {' or '.join(TRANSFER_STAGES)} (or null: pretrain)")
-    folder = Path(str(path)).expanduser()
-    if is_transfer_run(folder):
-        stage = stage or "pretrain"
-        return transfer_stage_checkpoint(folder, stage), stage
-    if stage is not None:
-        raise ConfigError(
-            f"transfer.stage={stage} chooses a backbone of a transfer run's folder; {folder} is not one "
-            "(a file, or another approach's run): drop transfer.stage"
-        )
-    return resolve_checkpoint(folder), None
-
-
 ZIP_HEADER = b"PK\x03\x04"  # torch.save's format is a zip archive, whose directory is written last
 
 
@@ -191,110 +118,66 @@ def load_checkpoint(path: str | Path) -> tuple[dict[str, Any], Path]:
     return ckpt, file
 
 
-def checkpoint_model_config(meta: Mapping[str, Any]) -> dict[str, Any]:
-    return dict((meta.get("config") or {}).get("model") or {})
+# torch.save's legacy (non-zip) format starts with a pickled magic number
+_LEGACY_TORCH_MAGIC = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19"
+_CHECKPOINT_HELP = "a .ckpt file written by mtlkit-train (RUN_DIR/checkpoints/*.ckpt) or an mtlkit run folder"
 
 
-def backbone_state(
-    ckpt: Mapping[str, Any], task: str | None = None, file: Path | str = "checkpoint"
-) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
-    """The state dict of the backbone in ``ckpt`` (keys relative to the backbone) and where it came from.
-
-    For a checkpoint of ``approach=separate``, ``task`` names whose network to take.
-    """
-    meta = ckpt["mtlkit"]
-    tasks = list(meta.get("tasks") or [])
-    state = ckpt["state_dict"]
-    info: dict[str, Any] = {"checkpoint": str(file), "architecture": meta.get("architecture", "shared"), "tasks": tasks}
-    if info["architecture"] == "separate":
-        if task is None:
-            raise CheckpointError(
-                f"{file} holds {len(tasks)} separate networks, one per task {tasks}; "
-                f"choose whose backbone to transfer with transfer.task=<one of {tasks}>"
-            )
-        if task not in tasks:
-            raise CheckpointError(f"transfer.task={task!r} has no network in {file}; choose one of {tasks}")
-        info["task"] = task
-        return network_state(state, tasks.index(task)), info
-    if info["architecture"] == "grouped":  # one network per group: the group of ``task``
-        groups = [list(g) for g in meta.get("groups") or []]
-        if task is None or task not in tasks:
-            raise CheckpointError(
-                f"{file} holds {len(groups)} grouped networks {groups}; choose whose network to transfer with "
-                f"transfer.task=<one of {tasks}> (the network of that task's group)"
-            )
-        index = next(g for g, members in enumerate(groups) if task in members)
-        info.update(task=task, group=groups[index])
-        return network_state(state, index), info
-    if task is not None:
-        raise ConfigError(
-            f"transfer.task={task!r} only applies to checkpoints of approach=separate; {file} has one shared "
-            "backbone: drop transfer.task"
-        )
-    backbone = {k[len(BACKBONE_PREFIX) :]: v for k, v in state.items() if k.startswith(BACKBONE_PREFIX)}
-    if not backbone:
-        raise CheckpointError(f"{file} has no backbone weights (no key starts with {BACKBONE_PREFIX!r})")
-    return backbone, info
+def is_torch_checkpoint(path: str | Path) -> bool:
+    """Whether ``path`` is a file that ``torch.load`` can read: torch.save's zip format (a ``data.pkl`` inside) or
+    its legacy pickle format. Only the file's header is read."""
+    path = Path(path)
+    try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as z:
+                return any(name.endswith("data.pkl") for name in z.namelist())
+        with path.open("rb") as f:
+            return f.read(len(_LEGACY_TORCH_MAGIC)) == _LEGACY_TORCH_MAGIC
+    except OSError:
+        return False
 
 
-def model_option(target: str | None) -> str | None:
-    """The ``model=`` option whose config has this ``_target_``, if one of conf/model/*.yaml does."""
-    for f in sorted((Path(CONFIG_DIR) / "model").glob("*.yaml")):
-        try:
-            if OmegaConf.load(f).get("_target_") == target:
-                return f.stem
-        except Exception:  # an unreadable option file only costs the suggestion
-            continue
+def _looks_like(path: Path) -> str:
+    try:
+        head = path.read_bytes()[:64] if path.stat().st_size else b""
+    except OSError as e:
+        return f"unreadable: {e.strerror}"
+    if not head:
+        return "an empty file"
+    if zipfile.is_zipfile(path):
+        return "a zip archive without torch's data.pkl"
+    stripped = head.lstrip()
+    if stripped[:1] in (b"{", b"["):
+        return "it looks like JSON"
+    if stripped.startswith(b"\x89HDF"):
+        return "it looks like an HDF5 (Keras) file"
+    if all(32 <= c < 127 or c in (9, 10, 13) for c in head):
+        return "it looks like a text file"
+    return f"it starts with {head[:8]!r}"
+
+
+def checkpoint_file_error(key: str, value: str) -> str | None:
+    """One line when ``value`` (given as ``key=``) is not a PyTorch checkpoint file or a run folder that holds one."""
+    try:
+        file = resolve_checkpoint(value)
+    except CheckpointError as e:
+        return f"{key}={value}: {e}"
+    if truncated_checkpoint(file):
+        return f"{key}={value}: {truncated_checkpoint(file)}"
+    if not is_torch_checkpoint(file):
+        return f"{key}={value}: {file} is not a PyTorch checkpoint ({_looks_like(file)}); give {_CHECKPOINT_HELP}"
     return None
 
 
-def suggested_model_overrides(saved: Mapping[str, Any], configured: Mapping[str, Any]) -> list[str]:
-    """Command-line overrides that turn the ``configured`` model config into the ``saved`` one."""
-    out = []
-    if saved.get("_target_") != configured.get("_target_"):
-        option = model_option(saved.get("_target_"))
-        out.append(f"model={option}" if option else f"model._target_={saved.get('_target_')}")
-        configured = {}
-    for key, value in saved.items():
-        if key != "_target_" and configured.get(key) != value:
-            out.append(f"model.{key}={json.dumps(value) if not isinstance(value, str) else value}")
-    return out
-
-
-def load_backbone(
-    backbone: nn.Module,
-    state: Mapping[str, torch.Tensor],
-    meta: Mapping[str, Any],
-    configured_model: Mapping[str, Any] | DictConfig | None = None,
-    file: Path | str = "checkpoint",
-) -> None:
-    """Copy ``state`` into ``backbone``; a backbone that does not fit raises a CheckpointError naming the mismatch."""
-    own = backbone.state_dict()
-    missing = [k for k in own if k not in state]
-    unexpected = [k for k in state if k not in own]
-    shapes = [
-        f"{k}: checkpoint {list(state[k].shape)} vs configured {list(v.shape)}"
-        for k, v in own.items()
-        if k in state and state[k].shape != v.shape
-    ]
-    if missing or unexpected or shapes:
-        if isinstance(configured_model, DictConfig):
-            configured_model = OmegaConf.to_container(configured_model, resolve=True)
-        saved = checkpoint_model_config(meta)
-        parts = []
-        if shapes:
-            more = f"; and {len(shapes) - 6} more" if len(shapes) > 6 else ""
-            parts.append(f"{len(shapes)} shape mismatch(es): " + "; ".join(shapes[:6]) + more)
-        if missing:
-            parts.append(f"{len(missing)} weight(s) missing from the checkpoint: {missing[:6]}")
-        if unexpected:
-            parts.append(f"{len(unexpected)} weight(s) the configured backbone lacks: {unexpected[:6]}")
-        fix = suggested_model_overrides(saved, configured_model or {}) if saved else []
-        hint = f"configure the backbone it was trained with: {' '.join(fix)}" if fix else "configure the same backbone"
-        if meta.get("input_shape"):
-            hint += f" (its input shape was {list(meta['input_shape'])})"
-        raise CheckpointError(
-            f"the backbone in {file} does not fit the configured one: {'; '.join(parts)}. "
-            f"The checkpoint's model config is {saved or 'unknown'}. Fix: {hint}."
-        )
-    backbone.load_state_dict(dict(state))
+def ckpt_path_error(ckpt: Any) -> str | None:
+    """One line when ``ckpt_path=`` (continue one fit) is not ``last``, null, or a PyTorch checkpoint file."""
+    if ckpt in (None, "", "null", "last"):
+        return None
+    path = Path(str(ckpt)).expanduser()
+    if not path.is_file():
+        return f"ckpt_path={ckpt}: no such file; give a .ckpt file, `last` (this run folder's), or null"
+    if truncated_checkpoint(path):
+        return f"ckpt_path={ckpt}: {truncated_checkpoint(path)}"
+    if not is_torch_checkpoint(path):
+        return f"ckpt_path={ckpt}: not a PyTorch checkpoint ({_looks_like(path)}); give {_CHECKPOINT_HELP}"
+    return None

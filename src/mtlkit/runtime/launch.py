@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, ListConfig, open_dict
 
 from mtlkit.errors import ConfigError
-from mtlkit.finetune.strategy import load_strategy
 
 BASIC_LAUNCHER = "hydra._internal.core_plugins.basic_launcher.BasicLauncher"
 # Strategies whose processes are started by re-running the command line (Lightning's script launcher).
@@ -71,9 +70,6 @@ def check_distributed_launch(cfg: DictConfig) -> None:
             "themselves (mtlkit.data.sampling) and Lightning's sampler would replace that; set it to false"
         )
     strategy = trainer_cfg.get("strategy", "auto")
-    finetune = OmegaConf.to_container(cfg.finetune, resolve=True) if cfg.get("finetune") else {}
-    if isinstance(finetune, dict) and (finetune.get("_target_") or finetune.get("strategy")):
-        load_strategy(finetune).check_launch(is_multi_process(trainer_cfg))
     if isinstance(strategy, str) and ("spawn" in strategy or "fork" in strategy or "notebook" in strategy):
         raise ConfigError(
             f"trainer.strategy={strategy} trains in child processes whose evaluation results do not come back to "

@@ -150,16 +150,16 @@ def test_a_bad_grouping_is_one_line_before_any_data(groups, message, tmp_path, m
 
 def test_a_grouped_run_is_a_transfer_source_for_the_network_of_a_tasks_group(tmp_path):
     from mtlkit.errors import CheckpointError
-    from mtlkit.runtime.checkpoints import backbone_state
+    from mtlkit.models.grouped import GroupedModule
 
     groups = "[[pedestrian],[car,stop_sign,traffic_light]]"
     res = train(compose_config([*TINY, "approach=grouped", f"approach.groups={groups}"], tmp_path / "src"))
     ckpt = torch.load(res["best_checkpoint"], map_location="cpu", weights_only=False)
-    state, info = backbone_state(ckpt, "stop_sign")
+    state, info = GroupedModule.transferable_backbone(ckpt["state_dict"], ckpt["mtlkit"], "stop_sign", "ckpt")
     assert info["group"] == ["car", "stop_sign", "traffic_light"]
     assert all(torch.equal(v, ckpt["state_dict"][f"backbone.networks.1.{k}"]) for k, v in state.items())
     with pytest.raises(CheckpointError, match="transfer.task=<one of"):
-        backbone_state(ckpt, None)
+        GroupedModule.transferable_backbone(ckpt["state_dict"], ckpt["mtlkit"], None, "ckpt")
     out = train(
         compose_config(
             [*TINY, "approach=transfer", f"transfer.checkpoint={tmp_path / 'src'}", "transfer.task=car"],

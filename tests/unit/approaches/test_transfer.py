@@ -9,11 +9,14 @@ import pytest
 import torch
 
 from mtlkit.approaches.transfer import build_finetune_module, finetune_settings
+from mtlkit.approaches.transfer_source import SourceBackbone
 from mtlkit.build import build_datamodule
 from mtlkit.errors import CheckpointError, ConfigError
+from mtlkit.finetune.strategy import load_strategy
+from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.separate import network_state
 from mtlkit.run import train
-from mtlkit.runtime.checkpoints import backbone_state, load_checkpoint, resolve_checkpoint
+from mtlkit.runtime.checkpoints import load_checkpoint, resolve_checkpoint
 from tests.conftest import TINY, TINY_SOURCE
 from tests.helpers import compose_config
 
@@ -22,7 +25,12 @@ TASKS = ["pedestrian", "car", "stop_sign", "traffic_light"]
 
 def _backbone_of(ckpt_file) -> dict[str, torch.Tensor]:
     ckpt, _ = load_checkpoint(ckpt_file)
-    return backbone_state(ckpt)[0]
+    return backbone_state(ckpt)
+
+
+def backbone_state(ckpt) -> dict[str, torch.Tensor]:
+    """The shared backbone's weights of a checkpoint (what a transfer takes out of it)."""
+    return MultiTaskModule.transferable_backbone(ckpt["state_dict"], ckpt["mtlkit"], None, "ckpt")[0]
 
 
 def _same(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> bool:
@@ -76,14 +84,15 @@ def test_new_heads_are_freshly_initialised_not_the_sources(tiny_checkpoints, tmp
     dm = build_datamodule(cfg.data)
     assert dm.tasks == ckpt["mtlkit"]["tasks"] == TASKS  # same task names as the source: still new heads
     torch.manual_seed(0)
-    module, _ = build_finetune_module(cfg, dm, ckpt, file, finetune_settings(cfg))
-    assert _same({k: v for k, v in module.backbone.state_dict().items()}, backbone_state(ckpt)[0])
+    source = SourceBackbone(backbone_state(ckpt), str(file), ckpt["mtlkit"])
+    module = build_finetune_module(cfg, dm, source, load_strategy(finetune_settings(cfg)))
+    assert _same({k: v for k, v in module.backbone.state_dict().items()}, backbone_state(ckpt))
     source_w0 = ckpt["state_dict"]["heads.weights.0"]
     assert module.heads.layers == 2 and module.heads.weights[0].shape == (4, 8, 8)
     assert module.heads.weights[0].shape != source_w0.shape
     torch.manual_seed(1)
     cfg1 = compose_config([*TINY, "approach=transfer"], tmp_path)
-    one, _ = build_finetune_module(cfg1, dm, ckpt, file, finetune_settings(cfg1))
+    one = build_finetune_module(cfg1, dm, source, load_strategy(finetune_settings(cfg1)))
     w = one.heads.weights[0]
     assert w.shape == source_w0.shape and not torch.allclose(w, source_w0)
     bound = 1 / math.sqrt(8)  # nn.Linear's init for fan-in 8

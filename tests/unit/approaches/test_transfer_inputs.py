@@ -11,11 +11,11 @@ import pytest
 import torch
 from PIL import Image
 
+from mtlkit.approaches.checkpoint_source import resolve_transfer_source
 from mtlkit.approaches.transfer import Transfer
 from mtlkit.approaches.transfer_inputs import InputSide, backbone_fits, check_inputs, config_side
 from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.run import train
-from mtlkit.runtime.checkpoints import resolve_transfer_source
 from tests.conftest import TINY_SOURCE
 from tests.helpers import compose_config
 
@@ -25,7 +25,7 @@ MLP = {"_target_": "mtlkit.models.backbones.mlp.MLP", "width": 8, "depth": 1, "d
 
 def _check(tmp_path, *overrides: str) -> None:
     cfg = compose_config(["approach=transfer", *overrides], tmp_path)
-    Transfer("transfer").check(cfg)
+    Transfer.preflight(cfg)
 
 
 def test_a_channel_mismatch_fails_from_the_configs_naming_both_fixes(tmp_path):
@@ -60,10 +60,10 @@ def test_sides_without_keys_or_with_unknown_entries():
 
 
 def test_planned_shapes_of_the_data_configs(tmp_path):
-    cfg = compose_config(["data=fashion_grid", "data@source=driving_source", "source.channels=1"], tmp_path)
+    cfg = compose_config(["approach=transfer", "data=fashion_grid", "source.channels=1"], tmp_path)
     assert config_side(cfg.data, "data", "t").shape == (1, 56, 56)
     assert config_side(cfg.source, "source", "s").shape == (1, 32, 32)
-    cfg = compose_config(["data=images", "data.image_size=[20,30]", "data@source=noise"], tmp_path)
+    cfg = compose_config(["approach=transfer", "data=images", "data.image_size=[20,30]", "data@source=noise"], tmp_path)
     assert config_side(cfg.data, "data", "t").shape == (None, 20, 30)
     assert config_side(cfg.source, "source", "s").shape == (3, 32, 32)
     assert config_side(cfg.data, "data", "t", shape=[1, 8, 8]).shape == (1, 8, 8)  # the built data's own shape
@@ -81,12 +81,12 @@ def _grey_images(root, n=40, size=16):
 
 
 def test_a_grey_image_folder_fails_after_its_data_are_built_and_before_pre_training(tmp_path, monkeypatch):
-    import mtlkit.approaches.transfer as transfer
+    import mtlkit.approaches.pretrain_here as pretrain_here
 
     def no_pretraining(*args, **kwargs):
         raise AssertionError("pre-training started")
 
-    monkeypatch.setattr(transfer, "build_datamodule", no_pretraining)  # the source's data are never built
+    monkeypatch.setattr(pretrain_here, "build_datamodule", no_pretraining)  # the source's data are never built
     path = _grey_images(tmp_path / "data")
     overrides = ["approach=transfer", "data=images", f"data.path={path}", "data.batch_size=8", *TINY_SOURCE]
     overrides += ["model.width=8", "model.depth=2", "logger=csv", "callbacks.rich_progress_bar=null"]

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import pytorch_lightning as pl
 import torch
+from omegaconf import OmegaConf
 
+from mtlkit.config import CONFIG_DIR
 from mtlkit.data.base import MultiLabelDataset, SplitData, collate_batch
 from mtlkit.errors import ConfigError
 from mtlkit.finetune import FreezeSchedule, Phase, plan, set_trainable
@@ -14,6 +18,11 @@ from mtlkit.models.module import MultiTaskModule
 
 SHAPE = (3, 8, 8)
 TASKS = ["a", "b"]
+
+
+def _strategy(name: str) -> dict[str, str]:
+    """A strategy's settings as ``finetune=NAME`` composes them: its ``_target_`` and name (its options given)."""
+    return {"_target_": str(OmegaConf.load(Path(CONFIG_DIR) / "finetune" / f"{name}.yaml")._target_), "strategy": name}
 
 
 def _adamw(params):
@@ -118,7 +127,7 @@ def test_gradual_keeps_the_backbone_until_the_unfreeze_epoch_then_trains_it():
         def on_train_epoch_end(self, trainer, pl_module):
             seen[trainer.current_epoch] = _state(pl_module.backbone)
 
-    schedule = FreezeSchedule(plan({"strategy": "gradual", "unfreeze_epoch": 1}, max_epochs=3))
+    schedule = FreezeSchedule(plan({**_strategy("gradual"), "unfreeze_epoch": 1}, max_epochs=3))
     _fit(module, callbacks=[schedule, Snapshot()], epochs=3)
     assert _same(seen[0], start)  # epoch 0: heads only
     assert all(not torch.equal(seen[1][k], start[k]) for k in start)  # from epoch 1: everything
@@ -129,11 +138,11 @@ def test_gradual_keeps_the_backbone_until_the_unfreeze_epoch_then_trains_it():
 
 
 def test_plan_of_each_strategy():
-    assert plan({"strategy": "head_only"}, 5) == [Phase("finetune", 0)]
-    assert plan({"strategy": "last_k", "k": 2}, 5) == [Phase("finetune", 2)]
-    assert plan({"strategy": "full"}, 5) == [Phase("finetune", None)]
-    assert plan({"strategy": "gradual", "unfreeze_epoch": 2}, 5) == [Phase("head", 0, 0), Phase("backbone", None, 2)]
-    lp_ft = plan({"strategy": "lp_ft", "probe_epochs": 2}, 5)
+    assert plan({**_strategy("head_only")}, 5) == [Phase("finetune", 0)]
+    assert plan({**_strategy("last_k"), "k": 2}, 5) == [Phase("finetune", 2)]
+    assert plan({**_strategy("full")}, 5) == [Phase("finetune", None)]
+    assert plan({**_strategy("gradual"), "unfreeze_epoch": 2}, 5) == [Phase("head", 0, 0), Phase("backbone", None, 2)]
+    lp_ft = plan({**_strategy("lp_ft"), "probe_epochs": 2}, 5)
     assert [(p.name, p.trainable_blocks, p.fit, p.epochs) for p in lp_ft] == [
         ("probe", 0, 0, 2),
         ("finetune", None, 1, 3),
@@ -143,9 +152,9 @@ def test_plan_of_each_strategy():
 @pytest.mark.parametrize(
     "settings, match",
     [
-        ({"strategy": "gradual", "unfreeze_epoch": 5}, "unfreeze_epoch=5"),
-        ({"strategy": "lp_ft", "probe_epochs": 5}, "probe_epochs=5"),
-        ({"strategy": "last_k", "k": -1}, "finetune.k"),
+        ({**_strategy("gradual"), "unfreeze_epoch": 5}, "unfreeze_epoch=5"),
+        ({**_strategy("lp_ft"), "probe_epochs": 5}, "probe_epochs=5"),
+        ({**_strategy("last_k"), "k": -1}, "finetune.k"),
         ({"strategy": "everything"}, "head_only"),
     ],
 )
@@ -162,9 +171,9 @@ def test_k_larger_than_the_backbone_names_its_depth():
 @pytest.mark.parametrize(
     "settings, key",
     [
-        ({"strategy": "gradual", "unfreeze_epoch": 0}, "unfreeze_epoch=0"),
-        ({"strategy": "gradual", "unfreeze_epoch": 3}, "unfreeze_epoch=3"),
-        ({"strategy": "lp_ft", "probe_epochs": 3}, "probe_epochs=3"),
+        ({**_strategy("gradual"), "unfreeze_epoch": 0}, "unfreeze_epoch=0"),
+        ({**_strategy("gradual"), "unfreeze_epoch": 3}, "unfreeze_epoch=3"),
+        ({**_strategy("lp_ft"), "probe_epochs": 3}, "probe_epochs=3"),
     ],
 )
 def test_phase_epochs_outside_the_run_name_the_key_and_the_fix(settings, key):

@@ -3,15 +3,20 @@ parameters AND BatchNorm buffers compared before and after training, learning ra
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import pytorch_lightning as pl
 import torch
+from omegaconf import OmegaConf
 
+from mtlkit.config import CONFIG_DIR
 from mtlkit.data.base import MultiLabelDataset, SplitData, collate_batch
 from mtlkit.errors import ConfigError
 from mtlkit.finetune import Phase, plan, set_trainable
 from mtlkit.models.backbones.base import ordered_blocks
 from mtlkit.models.module import MultiTaskModule
+from mtlkit.models.optimization import Optimization
 
 pytest.importorskip("timm")
 from mtlkit.models.backbones.timm_backbone import TimmBackbone  # noqa: E402
@@ -21,14 +26,21 @@ TASKS = ["a", "b"]
 LR = 0.01
 
 
+def _strategy(name: str) -> dict[str, str]:
+    """A strategy's settings as ``finetune=NAME`` composes them: its ``_target_`` and name (its options given)."""
+    return {"_target_": str(OmegaConf.load(Path(CONFIG_DIR) / "finetune" / f"{name}.yaml")._target_), "strategy": name}
+
+
 def _module(lr_decay: float | None = None, backbone_lr_scale: float = 1.0) -> MultiTaskModule:
     torch.manual_seed(0)
     return MultiTaskModule(
         TimmBackbone(SHAPE, name="test_resnet"),
         TASKS,
-        optimizer=lambda params: torch.optim.SGD(params, lr=LR, momentum=0.9),
-        lr_decay=lr_decay,
-        backbone_lr_scale=backbone_lr_scale,
+        optimizer=Optimization(
+            lambda params: torch.optim.SGD(params, lr=LR, momentum=0.9),
+            lr_decay=lr_decay,
+            backbone_lr_scale=backbone_lr_scale,
+        ),
     )
 
 
@@ -68,12 +80,12 @@ def test_only_the_chosen_stages_change_parameters_and_batchnorm_statistics(phase
 
 
 def test_blocks_strategy_refuses_a_block_the_backbone_lacks():
-    phases = plan({"strategy": "blocks", "blocks": [0, 4]}, None)
+    phases = plan({**_strategy("blocks"), "blocks": [0, 4]}, None)
     assert phases[0].blocks == (0, 4)
     with pytest.raises(ConfigError, match=r"finetune.blocks names block\(s\) \[4\] but the backbone has 4 blocks"):
         set_trainable(_module().backbone, phases[0].trainable_blocks, phases[0].blocks)
     with pytest.raises(ConfigError, match=r"finetune=blocks needs finetune.blocks, a list of block indices"):
-        plan({"strategy": "blocks", "blocks": []}, None)
+        plan({**_strategy("blocks"), "blocks": []}, None)
 
 
 @pytest.mark.parametrize("trainable", [None, 2])

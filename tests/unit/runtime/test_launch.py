@@ -9,6 +9,7 @@ import yaml
 from hydra.core.utils import JobReturn, JobStatus
 from omegaconf import OmegaConf, open_dict
 
+from mtlkit.config_checks.plugins import plugin_errors
 from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.runtime.launch import check_distributed_launch
 from mtlkit.runtime.resume import _EXPANDED_ENV, check_same_config, expand_resume_argument, resolve_ckpt_path
@@ -49,11 +50,19 @@ def test_trainer_configs_compose(tmp_path, overrides, expected):
 def test_unworkable_distributed_setups_fail_before_anything_starts(tmp_path, overrides, message):
     """(``finetune=gradual`` on one process is fine: see the next test.)"""
     with pytest.raises(ConfigError, match=message):
-        check_distributed_launch(compose_config(overrides, tmp_path))
+        _check_launch(compose_config(overrides, tmp_path))
+
+
+def _check_launch(cfg) -> None:
+    """The launch checks, then the chosen plug-ins' own (``finetune=gradual`` refuses several processes itself)."""
+    check_distributed_launch(cfg)
+    errors = plugin_errors(cfg)
+    if errors:
+        raise ConfigError("\n".join(errors))
 
 
 def test_gradual_on_one_process_is_allowed(tmp_path):
-    check_distributed_launch(compose_config(["approach=transfer", "finetune=gradual"], tmp_path))
+    _check_launch(compose_config(["approach=transfer", "finetune=gradual"], tmp_path))
 
 
 def test_slurm_launcher_takes_nodes_and_gpus_from_the_trainer(tmp_path):

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
+from mtlkit.build.learnable_data import data_learnability_warnings
 from mtlkit.config_checks import check_config
 from mtlkit.errors import ConfigError, DataError
 from mtlkit.run import train
-from mtlkit.runtime.learnable_data import data_learnability_warnings
 from tests.conftest import TINY
 from tests.helpers import compose_config
 from tests.helpers.userdata import write_table

@@ -6,9 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from mtlkit.config_checks import environment as env
+from mtlkit.config_checks.plugins import plugin_errors
 from mtlkit.errors import CheckpointError
-from mtlkit.runtime.checkpoints import load_checkpoint
+from mtlkit.runtime.checkpoints import checkpoint_file_error, load_checkpoint
 from tests.helpers import compose_config
 
 CUT = "is cut short: it starts like a PyTorch checkpoint but its end (the zip directory) is missing"
@@ -25,9 +25,9 @@ def truncated(tmp_path):
 
 
 def test_a_truncated_checkpoint_is_called_cut_short_in_the_config_check(tmp_path, truncated):
-    line = env.checkpoint_file_error("transfer.checkpoint", str(truncated))
+    line = checkpoint_file_error("transfer.checkpoint", str(truncated))
     assert line == f"transfer.checkpoint={truncated}: {truncated} {CUT}, so it is {FIX}"
-    [line] = env.checkpoint_errors(compose_config([f"ckpt_path={truncated}"], tmp_path))
+    [line] = plugin_errors(compose_config([f"ckpt_path={truncated}"], tmp_path))
     assert line.startswith(f"ckpt_path={truncated}: {truncated} {CUT}") and "not a PyTorch checkpoint" not in line
 
 
