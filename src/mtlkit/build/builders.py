@@ -18,7 +18,9 @@ from pytorch_lightning.loggers import Logger
 
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
+from mtlkit.evaluation.evaluator import Evaluator
 from mtlkit.models.module import MultiTaskModule
+from mtlkit.models.optimization import Optimization
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
 from mtlkit.objective.weighting.grouped import GroupedWeighting
@@ -129,7 +131,8 @@ def build_module(
     """A ``module_cls`` for ``tasks`` on inputs of ``input_shape``, everything else from ``cfg``.
 
     ``backbone`` (default: fresh ones of ``cfg.model``, as many as ``module_cls`` needs) and ``options`` (e.g.
-    ``head_layers`` of a fine-tuning stage, or an already built ``weighting``) replace what ``cfg`` would give;
+    ``head_layers``, ``backbone_lr_scale`` or ``lr_decay`` of a fine-tuning stage, or an already built ``weighting``)
+    replace what ``cfg`` would give; the evaluator is built from ``cfg.eval`` (``eval.threshold``);
     ``meta`` joins what every checkpoint stores (the resolved config, the input shape and the approach are always
     stored); ``label_counts`` (the data module's) resolves ``loss.pos_weight=auto``.
     """
@@ -148,22 +151,28 @@ def build_module(
             "gradient_clip_algorithm": trainer_cfg.get("gradient_clip_algorithm"),
         }
     config = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
-    kwargs: dict[str, Any] = dict(
+    optimization = Optimization(
         optimizer=instantiate(cfg.optimizer),
         scheduler=scheduler,
+        backbone_lr_scale=float(options.pop("backbone_lr_scale", 1.0)),
+        lr_decay=options.pop("lr_decay", None),
+        **clip,
+    )
+    kwargs: dict[str, Any] = dict(
+        optimizer=optimization,
         head_layers=cfg.head.layers,
         head_hidden=cfg.head.hidden,
         loss_normalization=cfg.loss.normalization,
         loss_unknown=cfg.loss.unknown,
         weighting=weighting,
         pos_weight=resolve_pos_weight(cfg.loss.get("pos_weight"), tasks, label_counts),
+        evaluator=Evaluator.from_config(config.get("eval"), tasks),
         meta={
             "config": OmegaConf.to_container(config, resolve=True),
             "input_shape": list(input_shape),
             "approach": cfg.approach.name,
             **(meta or {}),
         },
-        **clip,
     )
     kwargs.update(options)
     return module_cls(backbone, list(tasks), **kwargs)

@@ -10,11 +10,15 @@ At the steps ``weighting.log_every`` chooses, a :class:`~mtlkit.objective.task_g
 measures the per-task gradient norms and cosines of the shared parameters and the task weights (logged as
 ``train/grad_norm/*``, ``train/grad_cos/*``, ``train/weight/*``; summarised in results.json). It never changes what
 is trained, and its state is in every checkpoint.
+
+Evaluation (val/test metrics, ``eval.threshold``, what each epoch logs) belongs to the module's
+:class:`~mtlkit.evaluation.evaluator.Evaluator`; how parameters are optimised to its
+:class:`~mtlkit.models.optimization.Optimization`. The training loss is logged as ``train/loss_step`` at the steps the
+loggers write and ``train/loss_epoch`` once an epoch, accumulated on the device (:mod:`mtlkit.models.train_loss`).
 """
 
 from __future__ import annotations
 
-import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,21 +27,14 @@ import pytorch_lightning as pl
 import torch
 from pytorch_lightning.trainer.states import TrainerFn
 from torch import nn
-from torchmetrics import MeanMetric
 
 from mtlkit.errors import CheckpointError, ConfigError
-from mtlkit.evaluation.example_metrics import EXAMPLE_METRICS
-from mtlkit.evaluation.metrics import MAX_LOGGED_TASKS, METRICS, MaskedMultilabelMetrics
-from mtlkit.evaluation.thresholds import (
-    CHECKPOINT_KEY,
-    DEFAULT_THRESHOLD,
-    VAL_F1,
-    fixed_thresholds,
-    rule_of_config,
-    threshold_rule,
-)
+from mtlkit.evaluation.evaluator import Evaluator
+from mtlkit.evaluation.thresholds import CHECKPOINT_KEY
 from mtlkit.models.heads import TaskHeads
 from mtlkit.models.lr_decay import layer_decay_groups
+from mtlkit.models.optimization import Optimization
+from mtlkit.models.train_loss import TrainLoss
 from mtlkit.objective.masked_task_loss import MaskedTaskLoss
 from mtlkit.objective.representation_gradients import gather_columns, representation_gradients
 from mtlkit.objective.sharding import world_size
@@ -47,7 +44,6 @@ from mtlkit.objective.task_losses import TaskLosses
 from mtlkit.objective.weighting.base import Weighting
 from mtlkit.objective.weighting.ew import EqualWeighting
 
-EVAL_SPLITS = ("val", "test")
 MONITOR_KEY = "task_gradient_monitor"  # where checkpoints keep the monitor's state
 
 # Epoch-level metrics are computed from states gathered from every process (torchmetrics), so each process logs
@@ -58,25 +54,19 @@ warnings.filterwarnings("ignore", message=r".*when logging on epoch level in dis
 class MultiTaskModule(pl.LightningModule):
     """``logits = heads(backbone(x))``: one logit per task, trained with the masked seed loss and a weighting.
 
-    Args:
-        backbone: a :class:`mtlkit.models.backbones.Backbone` (input -> features of ``feature_dim``).
-        tasks: task names, in the data module's order.
-        optimizer: a partial ``torch.optim`` constructor taking the parameter groups.
-        scheduler: an optional partial LR scheduler; ``total_steps`` or ``T_max`` is filled in.
+    Args, by concern:
+        backbone, tasks: the network (a :class:`mtlkit.models.backbones.Backbone`, input -> features of
+            ``feature_dim``) and the task names, in the data module's order.
+        optimizer: an :class:`~mtlkit.models.optimization.Optimization` (optimizer, scheduler, backbone learning-
+            rate scale and layer decay, a gradient method's clipping), or just a partial ``torch.optim`` constructor.
         head_layers / head_hidden: depth and width of each task head.
-        loss_normalization / loss_unknown: see :func:`mtlkit.objective.masked_bce.masked_bce`.
-        backbone_lr_scale: learning-rate multiplier for backbone parameters.
-        lr_decay: layer-wise learning-rate decay over the backbone's blocks (``finetune.lr_decay``; None: none),
-            see :mod:`mtlkit.models.lr_decay`.
+        loss_normalization / loss_unknown / pos_weight: the masked loss (see
+            :func:`mtlkit.objective.masked_bce.masked_bce`; ``pos_weight``: ``[T]`` weights of the positive entries,
+            ``loss.pos_weight``, None: 1).
         weighting: turns the per-task losses into what is backpropagated (default: equal weighting, the seed
             formula); see :mod:`mtlkit.objective.weighting.base`.
-        pos_weight: ``[T]`` weights of the positive entries in the loss (``loss.pos_weight``); None: 1.
-        gradient_clip_val / gradient_clip_algorithm: clipping applied by the manual step of a gradient method
-            (with automatic optimisation the Trainer's own settings apply).
+        evaluator: val/test metrics and decision thresholds (``eval.*``; default: ``eval.threshold=0.5``).
         meta: stored in every checkpoint under ``"mtlkit"`` (config, tasks, input shape).
-        eval_threshold: the decision threshold rule (``eval.threshold``: a probability, or ``val_f1`` to choose one
-            per task on the validation split, applied to test and stored in checkpoints); None: the rule of the
-            config in ``meta`` (0.5 when it has none).
     """
 
     architecture = "shared"  # what checkpoints record: one backbone (keys backbone.*)
@@ -86,27 +76,21 @@ class MultiTaskModule(pl.LightningModule):
         self,
         backbone: nn.Module,
         tasks: Sequence[str],
-        optimizer: Callable[..., torch.optim.Optimizer],
-        scheduler: Callable[..., Any] | None = None,
+        optimizer: Optimization | Callable[..., torch.optim.Optimizer],
         head_layers: int = 1,
         head_hidden: int | None = None,
         loss_normalization: str = "examples",
         loss_unknown: str = "ignore",
-        backbone_lr_scale: float = 1.0,
-        weighting: Weighting | None = None,
         pos_weight: torch.Tensor | None = None,
-        gradient_clip_val: float | None = None,
-        gradient_clip_algorithm: str | None = None,
+        weighting: Weighting | None = None,
+        evaluator: Evaluator | None = None,
         meta: dict | None = None,
-        eval_threshold: float | str | None = None,
-        lr_decay: float | None = None,
     ):
         super().__init__()
         self.backbone = backbone
         self.tasks = list(tasks)
         self.heads = TaskHeads(backbone.feature_dim, self.tasks, layers=head_layers, hidden=head_hidden)
-        self.optimizer_factory = optimizer
-        self.scheduler_factory = scheduler
+        self.optimization = Optimization.of(optimizer)
         self.objective = MaskedTaskLoss(loss_normalization, loss_unknown, per_task=self.per_task_divisors)
         self.weighting = weighting if weighting is not None else EqualWeighting(self.tasks)
         if list(self.weighting.tasks) != self.tasks:
@@ -118,22 +102,22 @@ class MultiTaskModule(pl.LightningModule):
                 f"weighting.jacobian=representation needs one shared backbone; approach with architecture "
                 f"{self.architecture!r}: use weighting.jacobian=parameters"
             )
-        self.gradient_clip_val = gradient_clip_val
-        self.gradient_clip_algorithm = gradient_clip_algorithm
-        self.backbone_lr_scale = backbone_lr_scale
-        self.lr_decay = lr_decay
         self.meta = dict(meta or {})
-        rule = rule_of_config(self.meta.get("config")) if eval_threshold is None else threshold_rule(eval_threshold)
-        self.threshold_rule = rule
-        fixed = DEFAULT_THRESHOLD if rule == VAL_F1 else float(rule)
-        # The thresholds test is scored with: the fixed one, or (val_f1) those the last validation chose.
-        self.decision_thresholds: dict[str, Any] | None = (
-            None if rule == VAL_F1 else fixed_thresholds(fixed, self.tasks)
-        )
-        self.metrics = nn.ModuleDict({s: MaskedMultilabelMetrics(self.tasks, fixed) for s in EVAL_SPLITS})
-        self.eval_loss = nn.ModuleDict({s: MeanMetric() for s in EVAL_SPLITS})  # sum of losses / sum of divisors
-        self.results: dict[str, dict] = {}
+        self.evaluator = evaluator if evaluator is not None else Evaluator(self.tasks)
+        if self.evaluator.tasks != self.tasks:
+            raise ValueError(f"the evaluator is for tasks {self.evaluator.tasks}, the heads for {self.tasks}")
+        self.train_loss = TrainLoss()
         self.task_gradient_monitor = TaskGradientMonitor(self.tasks, self.weighting.log_every)
+
+    @property
+    def results(self) -> dict[str, dict]:
+        """The last val and test epochs' results (per-task, macro, example-based metrics, thresholds)."""
+        return self.evaluator.results
+
+    @property
+    def last_train_loss(self) -> torch.Tensor | None:
+        """The last training step's loss (the global batch's), detached, on the device: no sync to read it."""
+        return self.train_loss.last
 
     @property
     def loss_normalization(self) -> str:
@@ -189,8 +173,7 @@ class MultiTaskModule(pl.LightningModule):
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor | None:
         losses = self.task_losses(batch)
-        m = len(batch["y"]) if world_size() == 1 else int(losses.examples.item())
-        self.log("train/loss", losses.value(), on_step=True, on_epoch=True, prog_bar=True, batch_size=m)
+        self.train_loss.add(losses.value(), len(batch["y"]) if world_size() == 1 else losses.examples)
         if self.automatic_optimization:
             self._pending_after_step = (batch, losses)  # for weighting.after_step, once the optimizer has stepped
             loss = self.weighting(losses)
@@ -214,6 +197,23 @@ class MultiTaskModule(pl.LightningModule):
     def task_gradient_record(self) -> dict[str, Any]:
         """The monitor's results.json entries (``task_gradients``, ``task_weights``) of the current fit."""
         return self.task_gradient_monitor.record()
+
+    def on_train_epoch_start(self) -> None:
+        self.train_loss.reset()
+
+    def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
+        """``train/loss_step`` at the steps the loggers write (Lightning's own test; this hook runs after every
+        callback's, so a stop requested during the step is seen), shown on the progress bar too."""
+        if self.train_loss.last is not None and self.trainer._logger_connector.should_update_logs:
+            self.log("train/loss_step", self.train_loss.last, on_step=True, on_epoch=False, prog_bar=True)
+
+    def on_train_epoch_end(self) -> None:
+        """``train/loss_epoch``, the epoch's mean weighted by examples (and ``train/loss``, not sent to loggers, for
+        callbacks that monitor it)."""
+        mean = self.train_loss.epoch_mean()
+        if mean is not None:
+            self.log("train/loss_epoch", mean, on_step=False, on_epoch=True, prog_bar=True, batch_size=1)
+            self.log("train/loss", mean, on_step=False, on_epoch=True, logger=False, batch_size=1)
 
     def setup(self, stage: str) -> None:
         if stage == "fit":  # before a resumed fit restores the monitor (on_load_checkpoint)
@@ -259,7 +259,8 @@ class MultiTaskModule(pl.LightningModule):
                 optimizer.zero_grad()
                 self.manual_backward(linear_surrogate(rest + shared, rest_grads + [None] * len(shared)))
                 set_gradients(shared, direction)
-        self.configure_gradient_clipping(optimizer, self.gradient_clip_val, self.gradient_clip_algorithm)
+        clip = self.optimization
+        self.configure_gradient_clipping(optimizer, clip.gradient_clip_val, clip.gradient_clip_algorithm)
         optimizer.step()
         scheduler = self.lr_schedulers()
         if scheduler is not None:
@@ -284,8 +285,7 @@ class MultiTaskModule(pl.LightningModule):
     def _eval_step(self, split: str, batch: dict[str, torch.Tensor]) -> None:
         logits = self(batch["x"])
         value, weight = self.objective.eval_value(logits, batch["y"], batch["mask"], self.pos_weight)
-        self.eval_loss[split].update(value, weight=weight)
-        self.metrics[split].update(torch.sigmoid(logits), batch["y"], batch["mask"])
+        self.evaluator.update(split, logits, batch["y"], batch["mask"], value, weight)
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         self._eval_step("val", batch)
@@ -297,35 +297,14 @@ class MultiTaskModule(pl.LightningModule):
         return {"index": batch["index"], "probs": torch.sigmoid(self(batch["x"]))}
 
     def _eval_epoch_end(self, split: str) -> None:
-        # Both metrics gather their states from every process, so every process logs the same values (and, with
-        # eval.threshold=val_f1, every process chooses the same thresholds).
-        metric = self.metrics[split]
-        metric.choose_thresholds = split == "val" and self.threshold_rule == VAL_F1 and not self.trainer.sanity_checking
-        if not metric.choose_thresholds and self.decision_thresholds is not None:
-            metric.thresholds = self.decision_thresholds
-        res = metric.compute()
-        if metric.choose_thresholds:
-            self.decision_thresholds = metric.thresholds
-        elif self.decision_thresholds is None:  # val_f1 before any validation chose thresholds
-            res["thresholds"]["note"] = f"{VAL_F1} thresholds not chosen yet (no validation epoch ran): 0.5 used"
-        loss = self.eval_loss[split].compute()
-        # Fresh states must be normal tensors: made under Lightning's inference mode they could not be updated
-        # by a later fit of the same module (finetune=lp_ft fits twice).
-        with torch.inference_mode(False):
-            self.metrics[split].reset()
-            self.eval_loss[split].reset()
-        self.results[split] = res
-        if self.trainer.sanity_checking:
+        # The evaluator's states are gathered from every process, so every process logs the same values (and,
+        # with eval.threshold=val_f1, every process chooses the same thresholds).
+        sanity = self.trainer.sanity_checking
+        logged = self.evaluator.epoch_end(split, choose_thresholds=not sanity)
+        if sanity:
             return
-        self.log(f"{split}/loss", loss)
-        for name in METRICS:
-            self.log(f"{split}/{name}_macro", res["macro"][name], prog_bar=name == "auroc")
-        if len(self.tasks) <= MAX_LOGGED_TASKS:  # over it, per-task values only in results.json (2,468 at ToxCast)
-            for task, row in res["per_task"].items():
-                for name in METRICS:
-                    self.log(f"{split}/{name}/{task}", row[name])
-        for name in EXAMPLE_METRICS:
-            self.log(f"{split}/{name}", res["example_based"][name])
+        for name, (value, prog_bar) in logged.items():
+            self.log(name, value, prog_bar=prog_bar)
 
     def on_validation_epoch_end(self) -> None:
         self._eval_epoch_end("val")
@@ -336,14 +315,15 @@ class MultiTaskModule(pl.LightningModule):
     def parameter_groups(self) -> list[dict]:
         """Trainable parameters: backbone (one group per block with ``lr_decay``), heads and the weighting's own,
         each in a group (per-group learning rates)."""
-        if self.lr_decay is not None:
-            backbone = layer_decay_groups(self.backbone, float(self.lr_decay), self.backbone_lr_scale)
+        lr_scale, lr_decay = self.optimization.backbone_lr_scale, self.optimization.lr_decay
+        if lr_decay is not None:
+            backbone = layer_decay_groups(self.backbone, float(lr_decay), lr_scale)
         else:
             backbone = [
                 {
                     "name": "backbone",
                     "params": [p for p in self.backbone.parameters() if p.requires_grad],
-                    "lr_scale": self.backbone_lr_scale,
+                    "lr_scale": lr_scale,
                 }
             ]
         groups = [
@@ -357,24 +337,10 @@ class MultiTaskModule(pl.LightningModule):
         ]
         return [g for g in groups if g["params"]]
 
-    def configure_optimizers(self):
-        groups = self.parameter_groups()
-        optimizer = self.optimizer_factory(params=[{"params": g["params"]} for g in groups])
-        for group, spec in zip(optimizer.param_groups, groups):
-            group["lr"] = group["lr"] * spec["lr_scale"]
-        if self.scheduler_factory is None:
-            return optimizer
-        params = inspect.signature(self.scheduler_factory).parameters
-        kwargs: dict[str, Any] = {}
-        steps = int(self.trainer.estimated_stepping_batches)
-        if "total_steps" in params:
-            kwargs["total_steps"] = steps
-            if "max_lr" in params:
-                kwargs["max_lr"] = [g["lr"] for g in optimizer.param_groups]
-        elif "T_max" in params:
-            kwargs["T_max"] = steps
-        scheduler = self.scheduler_factory(optimizer, **kwargs)
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+    def configure_optimizers(self) -> Any:
+        return self.optimization.configure(
+            self.parameter_groups(), lambda: int(self.trainer.estimated_stepping_batches)
+        )
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint["mtlkit"] = {
@@ -385,8 +351,9 @@ class MultiTaskModule(pl.LightningModule):
             "head_hidden": self.heads.hidden,
             "feature_dim": self.heads.in_features,
         }
-        if self.decision_thresholds is not None:  # what test was (or will be) scored with; mtlkit-predict uses them
-            checkpoint["mtlkit"][CHECKPOINT_KEY] = self.decision_thresholds
+        thresholds = self.evaluator.checkpoint_entry()
+        if thresholds is not None:  # what test was (or will be) scored with; mtlkit-predict uses them
+            checkpoint["mtlkit"][CHECKPOINT_KEY] = thresholds
         checkpoint[MONITOR_KEY] = self.task_gradient_monitor.state_dict()
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
@@ -395,6 +362,4 @@ class MultiTaskModule(pl.LightningModule):
         fitting = self._trainer is None or self.trainer.state.fn == TrainerFn.FITTING
         if MONITOR_KEY in checkpoint and fitting:
             self.task_gradient_monitor.load_state_dict(checkpoint[MONITOR_KEY])
-        saved = (checkpoint.get("mtlkit") or {}).get(CHECKPOINT_KEY)
-        if saved is not None and self.threshold_rule == VAL_F1 and saved.get("rule") == VAL_F1:
-            self.decision_thresholds = saved  # the thresholds validation chose for these weights
+        self.evaluator.restore((checkpoint.get("mtlkit") or {}).get(CHECKPOINT_KEY))

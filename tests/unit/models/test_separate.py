@@ -15,6 +15,7 @@ from mtlkit.data.base import MultiLabelDataset, SplitData, collate_batch
 from mtlkit.errors import CheckpointError, ConfigError
 from mtlkit.models.backbones import CNN, MLP
 from mtlkit.models.module import MultiTaskModule
+from mtlkit.models.optimization import Optimization
 from mtlkit.models.separate import SeparateBackbones, SeparateModule, network_state
 from mtlkit.objective.masked_bce import masked_bce, masked_bce_per_task
 
@@ -32,7 +33,8 @@ def _backbone(kind: str) -> torch.nn.Module:
 
 def _separate(kind: str = "cnn", seed: int = 0, **kw) -> SeparateModule:
     torch.manual_seed(seed)
-    return SeparateModule(SeparateBackbones.build(lambda: _backbone(kind), TASKS), TASKS, optimizer=_adamw, **kw)
+    optimizer = Optimization(_adamw, scheduler=kw.pop("scheduler", None))
+    return SeparateModule(SeparateBackbones.build(lambda: _backbone(kind), TASKS), TASKS, optimizer=optimizer, **kw)
 
 
 def _batch(seed: int, n: int = 16) -> dict[str, torch.Tensor]:
@@ -155,7 +157,9 @@ def test_training_the_set_equals_training_each_network_alone(kind, clip):
     start = copy.deepcopy(module)
     _fit(module, split, clip)
     for j, task in enumerate(TASKS):
-        alone = MultiTaskModule(start.backbone.network(task), [task], optimizer=_adamw, scheduler=_onecycle)
+        alone = MultiTaskModule(
+            start.backbone.network(task), [task], optimizer=Optimization(_adamw, scheduler=_onecycle)
+        )
         with torch.no_grad():
             for w, src in zip(alone.heads.parameters(), start.heads.parameters()):
                 w.copy_(src[j : j + 1])
