@@ -128,6 +128,9 @@ def main() -> None:
     )
     stage("2", {"s2_wd1e-2": {"optimizer.weight_decay": 0.01}}, data)
     stage("2", {"s2_do.25_in.1": {"model.dropout": 0.25, "model.input_dropout": 0.1}}, data)
+    # third amendment: the small net peaks near the top learning rate, then overfits
+    stage("3", {"s3_ep4": {"trainer.max_epochs": 4}}, data)
+    stage("3", {"s3_lr1e-3": {"optimizer.lr": 0.001}}, data)
     summarise()
 
 
