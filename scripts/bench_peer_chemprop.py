@@ -144,6 +144,7 @@ class Run:
     auroc: float = math.nan
     ap: float = math.nan
     own_test_auroc: float | None = None  # what the side itself reported (a check of the shared metric code)
+    uncommitted: list[str] = field(default_factory=list)  # mtlkit: src/ and conf/ files changed from the commit
     per_task: dict = field(default_factory=dict)
     load_before: tuple = ()
     load_after: tuple = ()
@@ -173,6 +174,7 @@ def run_mtlkit(overrides: list[str], export: SplitExport, folder: Path, run: Run
     env = {**os.environ, "WANDB_MODE": os.environ.get("WANDB_MODE", "offline")}
     run_dir = folder / "run"
     run.command = [*mtlkit_command("mtlkit-train"), *overrides]
+    run.uncommitted = uncommitted_changes()  # the working tree may be shared: what this run trained with
     run.train_s = timed([*run.command, f"hydra.run.dir={run_dir}"], folder / "train.log", env)
     preds = folder / "test_predictions.csv"
     predict = [*mtlkit_command("mtlkit-predict"), str(run_dir), "--split", "test", "--output", str(preds)]
@@ -245,12 +247,13 @@ def score(run: Run, probs: np.ndarray, export: SplitExport) -> None:
 
 
 # -- what is written -----------------------------------------------------------------------------------------------
-def mean_sd(values: Sequence[float]) -> str:
+def mean_sd(values: Sequence[float], digits: int = 3) -> str:
+    """``mean ± sd`` (sample sd; the mean alone for one value) of the defined values."""
     values = [v for v in values if not math.isnan(v)]
     if not values:
         return "-"
     sd = statistics.stdev(values) if len(values) > 1 else math.nan
-    return f"{statistics.mean(values):.3f}" + ("" if math.isnan(sd) else f" ± {sd:.3f}")
+    return f"{statistics.mean(values):.{digits}f}" + ("" if math.isnan(sd) else f" ± {sd:.{digits}f}")
 
 
 def markdown(runs: Sequence[Run]) -> str:
@@ -271,7 +274,7 @@ def markdown(runs: Sequence[Run]) -> str:
         for side in SIDES:
             rs = [r for r in runs if r.split == split and r.side == side]
             if rs:
-                row = [mean_sd([r.auroc for r in rs]), mean_sd([r.ap for r in rs]), mean_sd([r.train_s for r in rs])]
+                row = [mean_sd([r.auroc for r in rs]), mean_sd([r.ap for r in rs]), mean_sd([r.train_s for r in rs], 0)]
                 lines.append(f"| {split} | {side} | {len(rs)} | " + " | ".join(row) + " |")
         by_seed = {(r.side, r.seed): r for r in runs if r.split == split}
         seeds = sorted({s for side, s in by_seed if ("mtlkit", s) in by_seed and ("chemprop", s) in by_seed})
@@ -310,17 +313,22 @@ def write_outputs(out: Path, runs: Sequence[Run], meta: dict) -> None:
     (out / "results.md").write_text(markdown(runs))
 
 
+def uncommitted_changes() -> list[str]:
+    """``git status --porcelain`` lines of src/ and conf/: what the working tree mtlkit runs from adds to its commit."""
+    status = ["git", "-C", str(REPO), "status", "--porcelain", "--", "src", "conf"]
+    return subprocess.run(status, capture_output=True, text=True).stdout.splitlines()
+
+
 def machine_facts(peer: Path) -> dict:
-    """mtlkit's commit (and whether src/ or conf/ differ from it), versions, cores, the load average."""
+    """mtlkit's commit (and what src/ or conf/ change from it), versions, cores, the load average."""
     git = ["git", "-C", str(REPO)]
     commit = subprocess.run([*git, "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
-    dirty = subprocess.run([*git, "status", "--porcelain", "--", "src", "conf"], capture_output=True, text=True)
     version = "import chemprop, torch; print(chemprop.__version__, torch.__version__)"
     peer_python = peer.with_name("python")
     peer_versions = subprocess.run([str(peer_python), "-c", version], capture_output=True, text=True).stdout.split()
     return {
         "mtlkit_commit": commit,
-        "mtlkit_src_or_conf_modified": bool(dirty.stdout.strip()),
+        "mtlkit_uncommitted_at_start": uncommitted_changes(),
         "mtlkit_torch": torch.__version__,
         "chemprop": peer_versions[0] if peer_versions else "unknown",
         "chemprop_torch": peer_versions[1] if len(peer_versions) > 1 else "unknown",

@@ -109,3 +109,13 @@ def test_a_missing_chemprop_is_refused_in_one_line_before_any_work(tmp_path, cap
     assert "\n" not in message
     assert str(missing) in message and "pip install torch==2.13.0 chemprop==2.3.0" in message
     assert not (tmp_path / "out").exists()
+
+
+def test_the_table_pairs_the_sides_by_seed():
+    runs = [
+        bench.Run("mtlkit", "random", s, [], train_s=60.0, auroc=a, ap=0.4) for s, a in [(0, 0.80), (1, 0.84), (2, 0.9)]
+    ]
+    runs += [bench.Run("chemprop", "random", s, [], train_s=600.0, auroc=a, ap=0.5) for s, a in [(0, 0.82), (1, 0.83)]]
+    table = bench.markdown(runs)
+    assert "| random | mtlkit | 3 | 0.847 ± 0.050 | 0.400 ± 0.000 | 60 ± 0 |" in table
+    assert "| random | mtlkit − chemprop | 2 | -0.005 ± 0.021 | -0.100 ± 0.000 | |" in table  # seed 2 has no pair
