@@ -200,20 +200,31 @@ class MultiTaskModule(pl.LightningModule):
 
     def on_train_epoch_start(self) -> None:
         self.train_loss.reset()
+        self._epoch_loss_logged = False
 
     def on_train_batch_end(self, outputs: Any, batch: Any, batch_idx: int) -> None:
         """``train/loss_step`` at the steps the loggers write (Lightning's own test; this hook runs after every
-        callback's, so a stop requested during the step is seen), shown on the progress bar too."""
-        if self.train_loss.last is not None and self.trainer._logger_connector.should_update_logs:
+        callback's, so a stop requested during the step is seen), shown on the progress bar too; after the epoch's
+        last batch, the epoch's loss (so that callbacks see it at the epoch's end, before this module's hook)."""
+        if self.train_loss.last is None:
+            return
+        if self.trainer._logger_connector.should_update_logs:
             self.log("train/loss_step", self.train_loss.last, on_step=True, on_epoch=False, prog_bar=True)
+        if self.trainer.fit_loop.epoch_loop._is_training_done:  # last batch, limit_train_batches or max_steps
+            self._log_epoch_loss()
 
     def on_train_epoch_end(self) -> None:
+        if not getattr(self, "_epoch_loss_logged", True):  # an epoch stopped early (trainer.should_stop)
+            self._log_epoch_loss()
+
+    def _log_epoch_loss(self) -> None:
         """``train/loss_epoch``, the epoch's mean weighted by examples (and ``train/loss``, not sent to loggers, for
         callbacks that monitor it)."""
         mean = self.train_loss.epoch_mean()
         if mean is not None:
             self.log("train/loss_epoch", mean, on_step=False, on_epoch=True, prog_bar=True, batch_size=1)
             self.log("train/loss", mean, on_step=False, on_epoch=True, logger=False, batch_size=1)
+        self._epoch_loss_logged = True
 
     def setup(self, stage: str) -> None:
         if stage == "fit":  # before a resumed fit restores the monitor (on_load_checkpoint)
