@@ -67,6 +67,18 @@ MALFORMED = {
     "not a checkpoint": (["approach=transfer", "transfer.checkpoint=README.md"], "is not a PyTorch checkpoint"),
     "wandb online, no key": (["logger=wandb", "logger.wandb.offline=false"], "`wandb login`"),
     "resume of nothing": (["resume=/no/such/run"], "give the folder of a run"),
+    "a strategy's option under another": (
+        ["approach=transfer", "finetune=full", "finetune.k=2"],
+        "finetune.k=2: finetune=full has no k; k is an option of finetune=last_k: choose finetune=last_k",
+    ),
+    "a transfer key without transfer": (
+        ["transfer.checkpoint=x.ckpt"],
+        "transfer.checkpoint=x.ckpt: transfer.* comes only with approach=transfer; add approach=transfer",
+    ),
+    "a strategy without transfer": (
+        ["finetune=last_k"],
+        "finetune=last_k: the finetune group comes only with approach=transfer; add approach=transfer",
+    ),
 }
 
 

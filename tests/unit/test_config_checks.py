@@ -20,6 +20,7 @@ from mtlkit.config_checks import (
     either,
     flag,
     integer,
+    key_homes,
     number,
     one_of,
     register,
@@ -282,6 +283,50 @@ def test_hydra_errors_are_one_line_with_the_closest_key(tmp_path, args, line):
     message = describe_hydra_error(_hydra_error(args, tmp_path), args)
     assert message.startswith(line), message
     assert "\n" not in message and "+model.widht" not in message
+
+
+# Old spellings of keys that moved (issue 29): each strategy's options live in its conf/finetune/NAME.yaml,
+# transfer's (and the source data, the finetune group) come only with approach=transfer.
+@pytest.mark.parametrize(
+    "args, line",
+    [
+        (
+            ["approach=transfer", "finetune.k=2"],
+            "finetune.k=2: finetune=full has no k; k is an option of finetune=last_k: choose finetune=last_k",
+        ),
+        (
+            ["approach=transfer", "finetune=last_k", "finetune.unfreeze_epoch=3"],
+            "finetune.unfreeze_epoch=3: finetune=last_k has no unfreeze_epoch; unfreeze_epoch is an option of "
+            "finetune=gradual: choose finetune=gradual",
+        ),
+        (
+            ["finetune.k=2"],
+            "finetune.k=2: the finetune group comes only with approach=transfer; add approach=transfer (and "
+            "finetune=last_k, which has k)",
+        ),
+        (["finetune=last_k"], "finetune=last_k: the finetune group comes only with approach=transfer; add approach="),
+        (["data@source=noise"], "data@source=noise: the data@source group comes only with approach=transfer; add"),
+        (["transfer.checkpoint=x.ckpt"], "transfer.checkpoint=x.ckpt: transfer.* comes only with approach=transfer;"),
+        (["source.num_train=3"], "source.num_train=3: source.* comes only with approach=transfer; add approach="),
+        (["finetune.head_layers=2"], "finetune.head_layers=2: finetune.* comes only with approach=transfer; add"),
+        (["data=table", "data.grid=2"], "data.grid=2: data=table has no grid; grid is an option of data=driving"),
+    ],
+)
+def test_a_moved_key_gets_one_line_naming_where_it_lives_now(tmp_path, args, line):
+    message = describe_hydra_error(_hydra_error(args, tmp_path), args)
+    assert message.startswith(line), message
+    assert "\n" not in message
+
+
+def test_options_of_every_group_are_read_with_what_they_bring():
+    by_choice = {o.choice: o for o in key_homes.options()}
+    assert by_choice["approach=transfer"].is_global and set(by_choice["approach=transfer"].brings) == {
+        "source",
+        "finetune",
+    }
+    assert by_choice["finetune=last_k"].defines("k") and not by_choice["finetune=full"].defines("k")
+    assert key_homes.bringers("transfer", "checkpoint") == ["approach=transfer"]
+    assert key_homes.bringers("model") == [] and key_homes.defining_options("model", "widht") == []
 
 
 def test_the_closest_key_is_searched_level_by_level(tmp_path):

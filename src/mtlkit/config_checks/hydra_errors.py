@@ -2,7 +2,9 @@
 
 Hydra answers ``model.widht=16`` with "To append to your config use +model.widht=16", which would add the typo.
 Here the answer is ``model.widht=16: no such key; did you mean model.width?``, found among the keys that the
-config composed without that override has at that level (and, at the top level, the config groups' names).
+config composed without that override has at that level (and, at the top level, the config groups' names). A key
+that lives elsewhere in ``conf/`` gets where (``finetune.k=2: finetune=full has no k; k is an option of
+finetune=last_k``; ``transfer.checkpoint=...: ... comes only with approach=transfer``: :mod:`.key_homes`).
 """
 
 from __future__ import annotations
@@ -12,9 +14,10 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
 
 from mtlkit.config import CONFIG_DIR, NO_EXPERIMENTS
+from mtlkit.config_checks.key_homes import moved_key_hint
 
 
 def _closest(word: str, candidates: Iterable[str]) -> str | None:
@@ -30,8 +33,9 @@ def _groups() -> list[str]:
     return sorted(p.name for p in CONFIG_DIR.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
 
 
-def _compose(overrides: list[str]) -> DictConfig | None:
-    """The train config with ``overrides`` (or with fewer of them when those do not compose), or None."""
+def _compose(overrides: list[str]) -> tuple[DictConfig | None, dict[str, Any]]:
+    """The train config with ``overrides`` (or with fewer of them when those do not compose) and its groups'
+    choices, or ``(None, {})``."""
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
@@ -40,12 +44,16 @@ def _compose(overrides: list[str]) -> DictConfig | None:
         try:
             GlobalHydra.instance().clear()
             with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
-                return compose(config_name="train", overrides=attempt)
+                cfg = compose(config_name="train", overrides=attempt, return_hydra_config=True)
         except Exception:
             continue
         finally:
             GlobalHydra.instance().clear()
-    return None
+        choices = OmegaConf.to_container(cfg.hydra.runtime.choices)
+        with open_dict(cfg):
+            del cfg["hydra"]
+        return cfg, dict(choices) if isinstance(choices, dict) else {}
+    return None, {}
 
 
 def _plain_overrides(argv: list[str], leave_out: str) -> list[str]:
@@ -120,7 +128,10 @@ def describe_hydra_error(exc: BaseException, argv: list[str]) -> str | None:
         given = _override_text(argv, key)
         if key == "experiment":  # no experiments/conf/ here: an installed mtlkit
             return f"{given}: {NO_EXPERIMENTS}"
-        cfg = _compose(_plain_overrides(argv, key))
+        cfg, choices = _compose(_plain_overrides(argv, key))
+        moved = moved_key_hint(given, key, cfg, choices)
+        if moved is not None:
+            return moved
         best, keys = suggest_key(key, cfg)
         if best is not None:
             value = given.split("=", 1)[1] if "=" in given else "..."
