@@ -8,22 +8,11 @@ from functools import partial
 import pytest
 import pytorch_lightning as pl
 import torch
-from torch import nn
 from torch.utils.data import DataLoader
 
 from mtlkit.evaluation.metrics import MAX_LOGGED_TASKS
 from mtlkit.models.module import MultiTaskModule
-
-
-class Linear(nn.Module):
-    feature_dim = 4
-
-    def __init__(self):
-        super().__init__()
-        self.linear = nn.Linear(3, 4)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x)
+from tests.helpers.tiny_backbone import Linear
 
 
 def _loader(n_tasks: int):

@@ -10,24 +10,13 @@ from functools import partial
 import pytorch_lightning as pl
 import torch
 from pytorch_lightning.loggers import CSVLogger
-from torch import nn
 from torch.utils.data import DataLoader
 
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.objective.weighting.ew import EqualWeighting
+from tests.helpers.tiny_backbone import Linear
 
 TASKS = ["a", "b"]
-
-
-class Linear(nn.Module):
-    feature_dim = 4
-
-    def __init__(self):
-        super().__init__()
-        self.linear = nn.Linear(3, 4)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.linear(x)
 
 
 class Reference(MultiTaskModule):
