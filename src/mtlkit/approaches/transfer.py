@@ -29,8 +29,8 @@ from mtlkit.config_checks.rules import integer
 from mtlkit.console import get_console
 from mtlkit.data.base import MultiLabelDataModule
 from mtlkit.errors import ConfigError
-from mtlkit.finetune.phases import Phase, fits, start_fit
-from mtlkit.finetune.strategy import FinetuneStrategy, available_strategies, load_strategy
+from mtlkit.finetune.phases import fits, start_fit
+from mtlkit.finetune.strategy import available_strategies, load_strategy
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.runtime.loggers import finish_loggers
 
@@ -44,11 +44,16 @@ def finetune_settings(cfg: DictConfig) -> dict[str, Any]:
     return settings
 
 
+def strategy_name(settings: dict[str, Any]) -> str:
+    """The strategy's name for the console: ``finetune.strategy``, else its class."""
+    return str(settings.get("strategy") or str(settings["_target_"]).rsplit(".", 1)[-1])
+
+
 def build_finetune_module(
-    cfg: DictConfig, dm: MultiLabelDataModule, source: SourceBackbone, strategy: FinetuneStrategy
+    cfg: DictConfig, dm: MultiLabelDataModule, source: SourceBackbone, settings: dict[str, Any]
 ) -> MultiTaskModule:
     """``cfg.model`` with the source's backbone weights (None: the model's own pretrained weights) and freshly
-    initialised heads for the tasks of ``dm``."""
+    initialised heads for the tasks of ``dm``, built as the ``finetune`` settings every strategy shares say."""
     backbone = build_backbone(cfg.model, dm.input_shape)
     if source.state is not None:
         load_backbone(backbone, source.state, source.meta, cfg.model, source.file)
@@ -58,7 +63,6 @@ def build_finetune_module(
                 f"[yellow]note: the backbone was trained on inputs of shape {list(saved_shape)}; "
                 f"the target data has {list(dm.input_shape)}"
             )
-    settings = strategy.settings
     module = build_module(  # TaskHeads are created here: freshly initialised
         cfg,
         dm.input_shape,
@@ -73,7 +77,7 @@ def build_finetune_module(
     )
     network = f" (network of task '{source.task}')" if source.task else ""
     get_console().print(
-        f"transfer: backbone from {source.file}{network}; new heads for {dm.tasks}; strategy {strategy.name}",
+        f"transfer: backbone from {source.file}{network}; new heads for {dm.tasks}; strategy {strategy_name(settings)}",
         markup=False,
         highlight=False,
         soft_wrap=True,
@@ -82,22 +86,24 @@ def build_finetune_module(
 
 
 def fine_tune(
-    cfg: DictConfig, module: MultiTaskModule, dm: MultiLabelDataModule, phases: list[Phase]
-) -> tuple[FitResult, pl.Trainer, list[dict[str, Any]]]:
-    """Stage (b): one fit per group of phases (lp_ft: probe, then finetune); the last fit's result and trainer, and
-    every phase's record."""
+    cfg: DictConfig, module: MultiTaskModule, dm: MultiLabelDataModule, settings: dict[str, Any]
+) -> tuple[FitResult, pl.Trainer, dict[str, Any]]:
+    """Stage (b): the strategy the ``finetune`` settings name, one fit per group of its phases (lp_ft: probe, then
+    finetune); the last fit's result and trainer, and what results.json keeps under ``finetune`` (its settings and
+    every phase's record)."""
+    strategy = load_strategy(settings)
     fast = bool(cfg.trainer.get("fast_dev_run"))
+    groups = fits(strategy.phases(None if fast else cfg.trainer.get("max_epochs")))
     records: list[dict[str, Any]] = []
     out: FitResult | None = None
     trainer: pl.Trainer | None = None
-    groups = fits(phases)
     for i, fit_phases in enumerate(groups):
-        last = i == len(groups) - 1
-        name = "finetune" if last else fit_phases[0].name
-        epochs = fit_phases[0].epochs
-        stage = stage_config(cfg, name, trainer=None if epochs is None or fast else {"max_epochs": epochs})
         started, schedule = start_fit(module, fit_phases)
         records += started
+        last = i == len(groups) - 1
+        epochs = fit_phases[0].epochs
+        name = "finetune" if last else fit_phases[0].name
+        stage = stage_config(cfg, name, trainer=None if epochs is None or fast else {"max_epochs": epochs})
         trainer = build_trainer(stage, extra_callbacks=[schedule] if schedule is not None else [])
         with warnings.catch_warnings():  # frozen blocks are in eval mode on purpose
             warnings.filterwarnings("ignore", message=r".*module\(s\) in eval mode at the start of training")
@@ -109,7 +115,7 @@ def fine_tune(
             records[-1]["best_checkpoint"] = out.best_checkpoint
             finish_loggers(trainer)  # the best epoch's weights stay loaded for the next fit
     assert trainer is not None and out is not None
-    return out, trainer, records
+    return out, trainer, {**strategy.settings, "strategy": strategy.name, "phases": records}
 
 
 class Transfer(Approach):
@@ -134,18 +140,17 @@ class Transfer(Approach):
         source_class(cfg).preflight(cfg)
 
     def run(self, cfg: DictConfig, dm: MultiLabelDataModule) -> ApproachResult:
-        strategy = load_strategy(finetune_settings(cfg))
-        fast = bool(cfg.trainer.get("fast_dev_run"))
-        phases = strategy.phases(None if fast else cfg.trainer.get("max_epochs"))  # fail before any training
-
+        """(a) the source's backbone, (b) fresh heads on it, fine-tuned with the strategy (its phases within
+        ``trainer.max_epochs`` were checked by :meth:`FinetuneStrategy.preflight` before anything ran)."""
+        settings = finetune_settings(cfg)
         t0 = time.perf_counter()
         source = source_class(cfg)().backbone(cfg, config_side(cfg.data, "data", TARGET, dm.input_shape))
         pretrain_s = time.perf_counter() - t0
         pl.seed_everything(cfg.seed, workers=True, verbose=False)  # stage (b) is the same whether (a) ran here or not
-        module = build_finetune_module(cfg, dm, source, strategy)
-        out, trainer, records = fine_tune(cfg, module, dm, phases)
+        module = build_finetune_module(cfg, dm, source, settings)
+        out, trainer, finetune = fine_tune(cfg, module, dm, settings)
 
-        widest = max(records, key=lambda r: r["parameters"]["trainable"])["parameters"]
+        widest = max(finetune["phases"], key=lambda r: r["parameters"]["trainable"])["parameters"]
         return ApproachResult(
             fit=out,
             parameters=widest,
@@ -157,7 +162,7 @@ class Transfer(Approach):
                     "stage": source.stage,
                     "task": source.task,
                 },
-                "finetune": {**strategy.settings, "strategy": strategy.name, "phases": records},
+                "finetune": finetune,
                 **out.task_gradients,  # of the last (fine-tuning) fit
             },
             timings={"pretrain_s": pretrain_s},

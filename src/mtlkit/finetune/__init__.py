@@ -1,6 +1,7 @@
-"""Fine-tuning for ``approach=transfer``: strategies (one file each, one config in conf/finetune/) and phases."""
+"""Fine-tuning for ``approach=transfer``: strategies (one file each, one config in conf/finetune/) and phases.
+Freezing itself (which blocks train) is the model's: :mod:`mtlkit.models.freezing`."""
 
-from mtlkit.finetune.phases import FreezeSchedule, Phase, backbone_blocks, phase_record, set_trainable
+from mtlkit.finetune.phases import FreezeSchedule, Phase, start_fit
 from mtlkit.finetune.strategy import FinetuneStrategy, available_strategies, load_strategy, plan
 
 __all__ = [
@@ -8,9 +9,7 @@ __all__ = [
     "FreezeSchedule",
     "Phase",
     "available_strategies",
-    "backbone_blocks",
     "load_strategy",
-    "phase_record",
     "plan",
-    "set_trainable",
+    "start_fit",
 ]

@@ -23,8 +23,7 @@ from typing import Any
 import pytorch_lightning as pl
 from torch import nn
 
-from mtlkit.errors import ConfigError
-from mtlkit.models.backbones.base import ordered_blocks
+from mtlkit.models.freezing import set_trainable
 from mtlkit.models.trainable import print_trainable, trainable_summary
 
 
@@ -41,59 +40,6 @@ class Phase:
     fit: int = 0
     epochs: int | None = None
     blocks: tuple[int, ...] | None = None
-
-
-def backbone_blocks(backbone: nn.Module) -> list[nn.Module]:
-    """The backbone's ordered blocks (input to output), or a ConfigError if it has none."""
-    blocks = ordered_blocks(backbone)
-    if not blocks:
-        raise ConfigError(
-            f"{type(backbone).__name__} exposes no ordered blocks; freezing part of a backbone needs them "
-            "(see mtlkit.models.backbones.Backbone), or use finetune=full"
-        )
-    return blocks
-
-
-def chosen_blocks(n_blocks: int, trainable_blocks: int | None, blocks: Sequence[int] | None = None) -> list[int]:
-    """Indices of the blocks that train: ``blocks`` as given, else the last ``trainable_blocks`` (None: all)."""
-    if blocks is not None:
-        bad = sorted({int(b) for b in blocks if not 0 <= int(b) < n_blocks})
-        if bad:
-            raise ConfigError(
-                f"finetune.blocks names block(s) {bad} but the backbone has {n_blocks} blocks, numbered 0 (input "
-                f"side) to {n_blocks - 1} (output side); choose among those"
-            )
-        return sorted({int(b) for b in blocks})
-    if trainable_blocks is None:
-        return list(range(n_blocks))
-    k = int(trainable_blocks)
-    if not 0 <= k <= n_blocks:
-        raise ConfigError(f"finetune.k={k} but the backbone has {n_blocks} blocks; choose 0 to {n_blocks}")
-    return list(range(n_blocks - k, n_blocks))
-
-
-def set_trainable(backbone: nn.Module, trainable_blocks: int | None, blocks: Sequence[int] | None = None) -> None:
-    """Let the last ``trainable_blocks`` blocks of ``backbone`` train (None: all), or the ``blocks`` named; freeze
-    the rest, in eval mode (BatchNorm statistics and dropout as pre-trained).
-
-    Parameters outside every block count as the input side: frozen unless the whole backbone trains.
-    """
-    if trainable_blocks is None and blocks is None:
-        backbone.requires_grad_(True)
-        backbone.train()
-        return
-    ordered = backbone_blocks(backbone)
-    trainable = [ordered[i] for i in chosen_blocks(len(ordered), trainable_blocks, blocks)]
-    backbone.requires_grad_(False)
-    backbone.eval()
-    for module in trainable:
-        module.requires_grad_(True)
-        module.train()
-
-
-def phase_record(phase: Phase, module: nn.Module) -> dict[str, Any]:
-    """What results.json keeps of a phase: its schedule and which parameters train in it."""
-    return {**asdict(phase), "parameters": trainable_summary(module)}
 
 
 class FreezeSchedule(pl.Callback):
@@ -118,7 +64,7 @@ class FreezeSchedule(pl.Callback):
         self.active = phase
         if trainer.is_global_zero:
             print_trainable(pl_module, f"epoch {trainer.current_epoch}, phase '{phase.name}'")
-        self.records.append(phase_record(phase, pl_module))
+        self.records.append({**asdict(phase), "parameters": trainable_summary(pl_module)})
 
 
 def fits(phases: Sequence[Phase]) -> list[list[Phase]]:
@@ -127,13 +73,14 @@ def fits(phases: Sequence[Phase]) -> list[list[Phase]]:
 
 
 def start_fit(module: nn.Module, fit_phases: Sequence[Phase]) -> tuple[list[dict[str, Any]], FreezeSchedule | None]:
-    """Set which backbone blocks of ``module`` train in one fit: one phase at once (returned: its record), several
-    by a :class:`FreezeSchedule` callback for the trainer (every phase's parameters enter the optimizer)."""
-    if len(fit_phases) == 1:
-        phase = fit_phases[0]
-        set_trainable(module.backbone, phase.trainable_blocks, phase.blocks)
-        record = phase_record(phase, module)
-        print_trainable(module, f"fine-tuning, phase '{phase.name}'")
-        return [record], None
-    set_trainable(module.backbone, None)
-    return [], FreezeSchedule(list(fit_phases))
+    """Set which backbone blocks of ``module`` train in one fit: several phases by a :class:`FreezeSchedule`
+    callback for the trainer (every phase's parameters enter the optimizer), one phase at once (returned: its
+    record, what results.json keeps of it: its schedule and which parameters train)."""
+    if len(fit_phases) > 1:
+        schedule = FreezeSchedule(list(fit_phases))
+        set_trainable(module.backbone, None)
+        return [], schedule
+    (phase,) = fit_phases
+    set_trainable(module.backbone, phase.trainable_blocks, phase.blocks)
+    summary = print_trainable(module, f"fine-tuning, phase '{phase.name}'")
+    return [{**asdict(phase), "parameters": summary}], None

@@ -12,7 +12,6 @@ from mtlkit.approaches.transfer import build_finetune_module, finetune_settings
 from mtlkit.approaches.transfer_source import SourceBackbone
 from mtlkit.build import build_datamodule
 from mtlkit.errors import CheckpointError, ConfigError
-from mtlkit.finetune.strategy import load_strategy
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.separate import network_state
 from mtlkit.run import train
@@ -85,14 +84,14 @@ def test_new_heads_are_freshly_initialised_not_the_sources(tiny_checkpoints, tmp
     assert dm.tasks == ckpt["mtlkit"]["tasks"] == TASKS  # same task names as the source: still new heads
     torch.manual_seed(0)
     source = SourceBackbone(backbone_state(ckpt), str(file), ckpt["mtlkit"])
-    module = build_finetune_module(cfg, dm, source, load_strategy(finetune_settings(cfg)))
+    module = build_finetune_module(cfg, dm, source, finetune_settings(cfg))
     assert _same({k: v for k, v in module.backbone.state_dict().items()}, backbone_state(ckpt))
     source_w0 = ckpt["state_dict"]["heads.weights.0"]
     assert module.heads.layers == 2 and module.heads.weights[0].shape == (4, 8, 8)
     assert module.heads.weights[0].shape != source_w0.shape
     torch.manual_seed(1)
     cfg1 = compose_config([*TINY, "approach=transfer"], tmp_path)
-    one = build_finetune_module(cfg1, dm, source, load_strategy(finetune_settings(cfg1)))
+    one = build_finetune_module(cfg1, dm, source, finetune_settings(cfg1))
     w = one.heads.weights[0]
     assert w.shape == source_w0.shape and not torch.allclose(w, source_w0)
     bound = 1 / math.sqrt(8)  # nn.Linear's init for fan-in 8

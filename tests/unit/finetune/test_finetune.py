@@ -12,8 +12,9 @@ from omegaconf import OmegaConf
 from mtlkit.config import CONFIG_DIR
 from mtlkit.data.base import MultiLabelDataset, SplitData, collate_batch
 from mtlkit.errors import ConfigError
-from mtlkit.finetune import FreezeSchedule, Phase, plan, set_trainable
+from mtlkit.finetune import FreezeSchedule, Phase, plan
 from mtlkit.models.backbones import CNN, MLP
+from mtlkit.models.freezing import set_trainable
 from mtlkit.models.module import MultiTaskModule
 
 SHAPE = (3, 8, 8)

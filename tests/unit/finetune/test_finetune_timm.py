@@ -13,8 +13,9 @@ from omegaconf import OmegaConf
 from mtlkit.config import CONFIG_DIR
 from mtlkit.data.base import MultiLabelDataset, SplitData, collate_batch
 from mtlkit.errors import ConfigError
-from mtlkit.finetune import Phase, plan, set_trainable
+from mtlkit.finetune import Phase, plan
 from mtlkit.models.backbones.base import ordered_blocks
+from mtlkit.models.freezing import set_trainable
 from mtlkit.models.module import MultiTaskModule
 from mtlkit.models.optimization import Optimization
 
