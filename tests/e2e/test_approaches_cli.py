@@ -52,7 +52,7 @@ def test_multirun_compares_all_approaches_with_the_same_metric_keys(tmp_path):
 def test_every_finetune_strategy_runs_from_the_cli(tmp_path):
     strategies = ["head_only", "last_k", "full", "gradual", "lp_ft"]
     args = ["-m", "approach=transfer", f"finetune={','.join(strategies)}", *TINY, *TINY_SOURCE]
-    args += ["trainer.max_epochs=2", "finetune.unfreeze_epoch=1", "finetune.probe_epochs=1"]
+    args += ["trainer.max_epochs=3"]  # gradual's unfreeze_epoch and lp_ft's probe_epochs (2) fall inside it
     proc = run_cli(args, tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = {res["finetune"]["strategy"]: res for res in _jobs(tmp_path).values()}
@@ -72,15 +72,19 @@ def test_every_finetune_strategy_runs_from_the_cli(tmp_path):
     assert "trainable" in proc.stdout and "%" in proc.stdout
 
 
-def test_finetune_choice_is_absent_unless_transfer_and_noted_when_unused(tmp_path):
+def test_finetune_and_transfer_keys_exist_only_under_transfer(tmp_path):
     from tests.helpers import compose_config
 
-    assert compose_config([], tmp_path).finetune.strategy is None
+    plain = compose_config([], tmp_path)
+    assert "finetune" not in plain and "transfer" not in plain and "source" not in plain
     assert compose_config(["approach=transfer"], tmp_path).finetune.strategy == "full"
-    assert compose_config(["approach=transfer", "finetune=lp_ft"], tmp_path).finetune.strategy == "lp_ft"
+    lp_ft = compose_config(["approach=transfer", "finetune=lp_ft"], tmp_path).finetune
+    assert lp_ft.strategy == "lp_ft" and lp_ft.probe_epochs == 2 and "k" not in lp_ft  # each strategy its own options
     proc = run_cli([*TINY, "finetune=head_only", "trainer.fast_dev_run=true"], tmp_path)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    assert "finetune=head_only is not used by approach=multitask" in proc.stdout
+    assert proc.returncode == 2 and not results_files(tmp_path)
+    assert proc.stderr.strip().endswith(
+        "finetune=head_only: the finetune group comes only with approach=transfer; add approach=transfer"
+    )
 
 
 def test_single_task_run_through_the_cli(tmp_path):
