@@ -9,13 +9,14 @@ Re-running skips the runs already there. ``--summary`` prints the mean ± sd tab
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+import rows as run_rows  # this folder's rows.py (the scripts run from here)
 
 HERE = Path(__file__).resolve().parent
 CSV = HERE / "results.csv"
@@ -36,10 +37,7 @@ def command(arm: str, split: str, seed: int, data_path: str) -> list[str]:
 
 
 def read_rows() -> list[dict]:
-    if not CSV.exists():
-        return []
-    with CSV.open() as f:
-        return list(csv.DictReader(f))
+    return run_rows.read_rows(CSV)
 
 
 def run_one(arm: str, split: str, seed: int, data_path: str) -> None:
@@ -63,12 +61,7 @@ def run_one(arm: str, split: str, seed: int, data_path: str) -> None:
         "wall_s": round(sum(float(p) * 60**i for i, p in enumerate(reversed(wall.split(":")))), 1),
         "peak_rss_mb": round(rss_kb / 1024),
     }
-    new = not CSV.exists()
-    with CSV.open("a", newline="") as f:
-        w = csv.DictWriter(f, FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    run_rows.append_row(CSV, FIELDS, row)
     print(f"    {row}", flush=True)
 
 

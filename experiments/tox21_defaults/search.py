@@ -9,13 +9,14 @@ read. Re-running skips the runs already in search.csv.
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import re
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+import rows as run_rows  # this folder's rows.py (the scripts run from here)
 
 HERE = Path(__file__).resolve().parent
 CSV = HERE / "search.csv"
@@ -49,10 +50,7 @@ def cost(s: dict) -> float:
 
 
 def read_rows() -> list[dict]:
-    if not CSV.exists():
-        return []
-    with CSV.open() as f:
-        return list(csv.DictReader(f))
+    return run_rows.read_rows(CSV)
 
 
 def best_settings(rows: list[dict], seed: int = 0) -> dict:
@@ -90,12 +88,7 @@ def run_one(stage: str, name: str, settings: dict, seed: int, data_path: str) ->
         "epochs_run": results.get("epochs"),
         "wall_s": round(wall, 1),
     }
-    new = not CSV.exists()
-    with CSV.open("a", newline="") as f:
-        w = csv.DictWriter(f, FIELDS)
-        if new:
-            w.writeheader()
-        w.writerow(row)
+    run_rows.append_row(CSV, FIELDS, row)
     kept = f"epoch {row['best_epoch']} of {row['epochs_run']}"
     print(f"    val {row['val_auroc_macro']} ({kept}), {wall:.0f} s", flush=True)
     return row
