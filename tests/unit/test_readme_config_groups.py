@@ -49,3 +49,29 @@ def test_the_row_names_every_option_of_the_group_and_only_those(name):
 def test_the_row_marks_the_default(name):
     default, cell = GROUPS[name].default, README[name]
     assert re.search(rf"`{re.escape(default)}` \([^)]*default|default `{re.escape(default)}`", cell), cell
+
+
+def _own_options(path) -> list[str]:
+    """A strategy config's own options: its keys besides ``_target_`` and ``strategy`` (the shared ones, head_layers
+    ... lr_decay, come from conf/approach/transfer.yaml; gradual also sets backbone_lr_scale)."""
+    from omegaconf import OmegaConf
+
+    shared = set(OmegaConf.load(REPO / "conf/approach/transfer.yaml").finetune)
+    return [k for k in OmegaConf.load(path) if k not in {"_target_", "strategy", *shared}]
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "conf/finetune").glob("*.yaml")), ids=lambda p: p.stem)
+def test_each_strategys_own_options_are_named_where_the_docs_say_they_live(path):
+    """The README's finetune row (`last_k`: `k`) and docs/transfer.md's table (`finetune.k` ... conf/finetune/
+    last_k.yaml) name exactly the options each conf/finetune/NAME.yaml has of its own."""
+    row = (REPO / "README.md").read_text().split("| `finetune` |", 1)[1].split("\n", 1)[0]
+    own_part = row.split("its own", 1)[1]
+    in_readme = re.findall(rf"`{path.stem}`: ((?:`\w+`(?!:),? ?)+)", own_part)
+    docs = (REPO / "docs/transfer.md").read_text()
+    in_docs = [line for line in docs.splitlines() if f"| conf/finetune/{path.stem}.yaml |" in line]
+    own = _own_options(path)
+    if not own:
+        assert not in_readme and not in_docs
+        return
+    assert len(in_readme) == 1 and re.findall(r"`(\w+)`", in_readme[0]) == own, row
+    assert len(in_docs) == 1 and re.findall(r"`finetune\.(\w+)`", in_docs[0]) == own, in_docs
