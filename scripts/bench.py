@@ -1,6 +1,6 @@
 """Benchmarks (not tests): generator speed, Lightning overhead against a plain PyTorch loop, 4 vs 100 tasks.
 
-    python scripts/bench.py                     # full run, about 2 minutes on 2 quiet cores
+    python scripts/bench.py                     # full run
     python scripts/bench.py --quick             # smaller, for a smoke check
     python scripts/bench.py --only lightning    # the Lightning / plain comparison alone (--rounds N)
 
