@@ -90,3 +90,11 @@ def tiny_checkpoints(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
                 train(compose_config([*TINY, f"approach={approach}"], out))
             (shared / "trained").write_text("")
     return runs
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow tests (end-to-end runs, ``@pytest.mark.slow``) first, in their collected order, then the rest:
+    pytest-xdist hands tests out in this order, so the long ones start at once and the short ones fill the end,
+    instead of a minute-long run starting last on one worker while the other waits (experiments/tests/ is
+    collected after tests/unit/)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

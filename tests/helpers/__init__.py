@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 from omegaconf import DictConfig
 
 from mtlkit.config import compose_train
+from tests.helpers.forked_cli import run_module
 
 
 def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
@@ -21,11 +21,10 @@ def compose_config(overrides: list[str], output_dir: Path) -> DictConfig:
 def run_cli(
     args: list[str], log_dir: Path, timeout: int = 300, module: str = "mtlkit.cli.train"
 ) -> subprocess.CompletedProcess:
-    """Run ``python -m <module> <args>`` with outputs under ``log_dir``; returns the finished process."""
+    """Run ``python -m <module> <args>`` with outputs under ``log_dir``; returns the finished process (a forked
+    child of a server that imported the console scripts once: tests/helpers/forked_cli.py)."""
     env = {**os.environ, "MTLKIT_LOG_DIR": str(log_dir), "WANDB_MODE": "offline", "PYTHONUNBUFFERED": "1"}
-    return subprocess.run(
-        [sys.executable, "-m", module, *args], capture_output=True, text=True, timeout=timeout, env=env
-    )
+    return run_module(module, args, env, timeout)
 
 
 def results_files(log_dir: Path) -> list[Path]:

@@ -14,6 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from tests.helpers.forked_cli import run_module
+
 # Small enough for CI: 16 px scenes, a tiny network.
 SMALL = [
     "data.num_train=256",
@@ -52,7 +54,8 @@ def free_port() -> int:
 
 
 def train(args: list[str], log_dir: Path, timeout: int = 300, **env: str) -> subprocess.CompletedProcess:
-    """``python -m mtlkit.cli.train ARGS`` with outputs under ``log_dir``, wandb offline, a free DDP port."""
+    """``python -m mtlkit.cli.train ARGS`` with outputs under ``log_dir``, wandb offline, a free DDP port (a forked
+    child of a server that imported the console scripts once: tests/helpers/forked_cli.py)."""
     full_env = {
         **os.environ,
         "MTLKIT_LOG_DIR": str(log_dir),
@@ -63,14 +66,8 @@ def train(args: list[str], log_dir: Path, timeout: int = 300, **env: str) -> sub
     }
     for key in ("MTLKIT_SWEEP_STAMP", "MTLKIT_RESUMED_FROM", "LOCAL_RANK", "RANK", "WORLD_SIZE"):
         full_env.pop(key, None)
-    return subprocess.run(
-        [sys.executable, "-m", "mtlkit.cli.train", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=full_env,
-        cwd=Path(__file__).resolve().parents[2],  # the repository: tests.helpers.* can be imported
-    )
+    repository = Path(__file__).resolve().parents[2]  # the working folder: tests.helpers.* can be imported
+    return run_module("mtlkit.cli.train", args, full_env, timeout, cwd=repository)
 
 
 def only(paths: list[Path]) -> Path:
