@@ -107,6 +107,7 @@ class MultiTaskModule(pl.LightningModule):
         if self.evaluator.tasks != self.tasks:
             raise ValueError(f"the evaluator is for tasks {self.evaluator.tasks}, the heads for {self.tasks}")
         self.train_loss = TrainLoss()
+        self._epoch_loss_logged = True  # whether this epoch's train/loss_epoch is logged (set at each epoch's start)
         self.task_gradient_monitor = TaskGradientMonitor(self.tasks, self.weighting.log_every)
 
     @property
@@ -214,7 +215,7 @@ class MultiTaskModule(pl.LightningModule):
             self._log_epoch_loss()
 
     def on_train_epoch_end(self) -> None:
-        if not getattr(self, "_epoch_loss_logged", True):  # an epoch stopped early (trainer.should_stop)
+        if not self._epoch_loss_logged:  # an epoch stopped early (trainer.should_stop)
             self._log_epoch_loss()
 
     def _log_epoch_loss(self) -> None:
