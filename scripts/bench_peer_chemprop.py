@@ -8,7 +8,10 @@ CPU build mtlkit uses, docs ENVIRONMENT.md, so pip does not pull a CUDA build):
 
 Run from the repository root with mtlkit's venv active (docs/benchmarks.md, "A peer on the same split"):
 
-    python scripts/bench_peer_chemprop.py --seeds 0 1 2 --splits random scaffold
+    python scripts/bench_peer_chemprop.py --seeds 0 1 2 --splits random scaffold --chemprop-args="--patience 5"
+
+(``--patience 5``: mtlkit's default early stopping, so that chemprop stops when validation stops improving; without
+it chemprop trains all 50 epochs and keeps the best. About 2-4 minutes a chemprop epoch on a busy 2-core machine.)
 
 For each split kind K and seed s:
 
