@@ -28,7 +28,8 @@ def _jobs(log_dir) -> dict[str, dict]:
 
 
 def test_multirun_compares_all_approaches_with_the_same_metric_keys(tmp_path):
-    proc = run_cli(["-m", "approach=multitask,separate,transfer", *TINY, *TINY_SOURCE], tmp_path, timeout=600)
+    source = [f"++{o}" for o in TINY_SOURCE]  # keys of approach=transfer: set there, added (unused) elsewhere
+    proc = run_cli(["-m", "approach=multitask,separate,transfer", *TINY, *source], tmp_path, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     jobs = {res["approach"]: res for res in _jobs(tmp_path).values()}
     assert set(jobs) == {"multitask", "separate", "transfer"}

@@ -318,6 +318,15 @@ def test_a_moved_key_gets_one_line_naming_where_it_lives_now(tmp_path, args, lin
     assert "\n" not in message
 
 
+def test_a_moved_key_in_a_sweep_gets_the_spelling_that_sets_it_where_it_exists(tmp_path):
+    args = ["source.num_train=256"]
+    message = describe_hydra_error(_hydra_error(args, tmp_path), ["-m", "approach=multitask,transfer", *args])
+    assert message == (
+        "source.num_train=256: source.* comes only with approach=transfer; add approach=transfer; in a sweep whose "
+        "jobs differ there, ++source.num_train=256 sets it where it exists and adds it elsewhere"
+    )
+
+
 def test_options_of_every_group_are_read_with_what_they_bring():
     by_choice = {o.choice: o for o in key_homes.options()}
     assert by_choice["approach=transfer"].is_global and set(by_choice["approach=transfer"].brings) == {

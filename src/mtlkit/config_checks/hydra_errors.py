@@ -130,6 +130,10 @@ def describe_hydra_error(exc: BaseException, argv: list[str]) -> str | None:
             return f"{given}: {NO_EXPERIMENTS}"
         cfg, choices = _compose(_plain_overrides(argv, key))
         moved = moved_key_hint(given, key, cfg, choices)
+        if moved is not None and ("-m" in argv or "--multirun" in argv):
+            plain = given.lstrip("+~")
+            sweep = f"in a sweep whose jobs differ there, ++{plain} sets it where it exists and adds it elsewhere"
+            return f"{moved}; {sweep}"
         if moved is not None:
             return moved
         best, keys = suggest_key(key, cfg)
