@@ -49,6 +49,23 @@ def test_a_forked_command_ends_like_a_real_subprocess(tmp_path, monkeypatch, act
     assert os.getcwd() == repository and "PROBE_VALUE" not in os.environ  # the test's own process is untouched
 
 
+PLUGIN = "import os, sys\nprint(sys.path.index(os.path.dirname(os.path.abspath(__file__))), __name__)\n"
+
+
+def test_a_module_on_the_commands_pythonpath_is_found_first(tmp_path, monkeypatch):
+    """A user's plugin folder on PYTHONPATH (tests/e2e/test_recipes.py): its modules import, ahead of the others."""
+    monkeypatch.delenv("MTLKIT_TEST_FRESH_PROCESSES", raising=False)
+    (tmp_path / "plugins").mkdir()
+    (tmp_path / "plugins" / "user_plugin.py").write_text(PLUGIN)
+    path = os.pathsep.join(p for p in (str(tmp_path / "plugins"), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "PYTHONPATH": path}
+    real = subprocess.run([sys.executable, "-m", "user_plugin"], capture_output=True, text=True, env=env, cwd=tmp_path)
+    monkeypatch.setattr(subprocess, "run", _no_subprocess)
+    forked = run_module("user_plugin", [], env, 60, cwd=tmp_path)
+    assert forked.returncode == real.returncode == 0, forked.stderr + real.stderr
+    assert forked.stdout == real.stdout == "1 __main__\n"
+
+
 def test_a_command_past_its_timeout_is_killed_as_subprocess_run_does(tmp_path, monkeypatch):
     monkeypatch.delenv("MTLKIT_TEST_FRESH_PROCESSES", raising=False)
     with pytest.raises(subprocess.TimeoutExpired) as expired:

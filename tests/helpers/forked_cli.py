@@ -28,8 +28,9 @@ from pathlib import Path
 PRELOAD = ["mtlkit.run", "mtlkit.cli.train", "mtlkit.cli.predict", "mtlkit.cli.report", "tests.helpers.fault_injection"]
 
 # Environment variables read when a module is imported (torch's and OpenMP's thread pools, Python's own flags):
-# a command that sets one of them to another value than the server's starts as a real subprocess.
-READ_AT_IMPORT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONPATH", "PYTHONHASHSEED", "HF_HUB_OFFLINE")
+# a command that sets one of them to another value than the server's starts as a real subprocess. (PYTHONPATH is
+# not one: its new folders are put in front of the server's path, where Python would put them.)
+READ_AT_IMPORT = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PYTHONHASHSEED", "PYTHONOPTIMIZE", "PYTHONWARNINGS")
 
 _context: multiprocessing.context.ForkServerContext | None = None
 
@@ -84,11 +85,13 @@ def _run_as_main(module: str, args: list[str], env: dict[str, str], cwd: Path | 
     import threading
     import traceback
 
-    os.environ.clear()
-    os.environ.update(env)
     folder = str(cwd) if cwd is not None else os.getcwd()
     os.chdir(folder)
-    sys.path.insert(0, folder)  # as ``-m`` puts the current folder first
+    known = set(os.environ.get("PYTHONPATH", "").split(os.pathsep))
+    added = [p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p not in known]
+    sys.path[:0] = [folder, *added]  # as ``-m`` puts the current folder first, then PYTHONPATH's folders
+    os.environ.clear()
+    os.environ.update(env)
     for fd, path in ((1, out), (2, err)):
         file = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         os.dup2(file, fd)
