@@ -59,7 +59,7 @@ def test_a_negative_smallest_effect_fails_before_any_job(tmp_path):
 
 
 def test_groupings_from_a_recorded_affinity_print_the_override_as_typed(tmp_path):
-    csv = REPO / "docs" / "experiments" / "advise" / "road" / "affinity.csv"
+    csv = REPO / "experiments" / "results" / "advise" / "road" / "affinity.csv"
     proc = run_cli(["--groupings-from", str(csv), "--k", "3"], tmp_path, module="mtlkit.cli.advise")
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     text = proc.stdout.replace("\n", "")

@@ -136,6 +136,8 @@ def test_affinity_is_refused_where_nothing_is_shared(tmp_path):
 )
 def test_grouping_options_are_checked_at_start_up(overrides, line, tmp_path):
     from mtlkit.config_checks import config_errors
+    from mtlkit.config_checks.plugins import plugin_errors
 
-    errors = config_errors(compose_config([*TINY, *overrides], tmp_path))
+    cfg = compose_config([*TINY, *overrides], tmp_path)
+    errors = config_errors(cfg) + plugin_errors(cfg)  # approach.k: the Grouped class's own option_rules
     assert len(errors) == 1 and errors[0].startswith(line), errors

@@ -186,7 +186,7 @@ def test_a_gradient_method_clips_and_steps_the_scheduler_by_hand(tmp_path):
     cfg = compose_config([*TINY, *GRADIENT, "+trainer.gradient_clip_val=0.001", "scheduler=cosine"], tmp_path)
     dm = build_datamodule(cfg.data)
     _, module, trainer, record = _fit(cfg, dm, steps=3)
-    assert trainer.gradient_clip_val is None and module.gradient_clip_val == 0.001  # the module clips
+    assert trainer.gradient_clip_val is None and module.optimization.gradient_clip_val == 0.001  # the module clips
     assert trainer.lr_scheduler_configs[0].scheduler.last_epoch == 3 == trainer.global_step
     states = [*record.params, {k: v for k, v in module.state_dict().items()}]
     for a, b in zip(states[:-1], states[1:]):
