@@ -300,8 +300,8 @@ def _write_fake_runs(sweep: Path, part: str, tasks: list[str]) -> None:
 @pytest.mark.parametrize("name", CLAIMS)
 def test_the_report_of_each_experiment_finds_a_baseline_for_every_configuration(name, tmp_path):
     """mtlkit-report with the driver's arguments on run folders laid out as each experiment's sweeps leave them."""
-    from mtlkit.report.command import parser
     from mtlkit.report import BaselineSpec, Options, build_report
+    from mtlkit.report.command import parser
 
     (cmd,) = [c for c in _dry_run(tmp_path, name) if "mtlkit.report" in c]
     report_args = cmd[cmd.index("--title") + 2 :]
